@@ -1,0 +1,1 @@
+//! Natural-image signals (in progress).

@@ -1,0 +1,1 @@
+//! Measurements on signals and responses (in progress).
