@@ -18,7 +18,9 @@ pub enum CoreError {
         got: usize,
     },
     /// The interneuron network needs at least as many interneurons as primary neurons.
-    #[error("k = {k} interneurons is fewer than n = {n} primary neurons (the network needs k >= n)")]
+    #[error(
+        "k = {k} interneurons is fewer than n = {n} primary neurons (the network needs k >= n)"
+    )]
     TooFewInterneurons {
         /// Primary neurons.
         n: usize,
@@ -76,7 +78,9 @@ pub enum CoreError {
         what: &'static str,
     },
     /// The damped Newton solve of the circuit response did not converge.
-    #[error("response solve did not converge after {iterations} iterations (residual {residual:e})")]
+    #[error(
+        "response solve did not converge after {iterations} iterations (residual {residual:e})"
+    )]
     ResponseNotConverged {
         /// Newton iterations made.
         iterations: usize,

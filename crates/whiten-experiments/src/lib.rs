@@ -1,1 +1,34 @@
-//! placeholder
+//! # whiten-experiments
+//!
+//! The experiment framework of the `whiten` workspace and its built-in experiments.
+//!
+//! * [`Experiment`]: one trait per experiment kind (its parameters are the implementing
+//!   struct); [`Registry`] maps kind names to kinds.
+//! * [`config`]: RON experiment files (`kind`, `name`, `seed`, `params`), parsed with unknown
+//!   fields denied and errors located by file, line and column.
+//! * [`RunContext`]: master seed, independent ChaCha streams per task, parallel tasks with
+//!   results in task order, progress bars.
+//! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
+//!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`.
+//! * [`kinds`]: the experiments that reproduce the papers.
+//!
+//! Adding an experiment: write a parameter struct deriving `Serialize`, `Deserialize` and
+//! `Default` (with `#[serde(default, deny_unknown_fields)]`), implement [`Experiment`] for it,
+//! add it to [`kinds::register_all`], and put a RON file in `experiments/`.
+
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod experiment;
+pub mod kinds;
+pub mod output;
+pub mod plot;
+pub mod runner;
+
+pub use config::{Loaded, load_file, load_str};
+pub use context::RunContext;
+pub use error::{ExperimentError, ParamError, Result};
+pub use experiment::{DescribedParam, Experiment, Kind, ParamDoc, Registry, Runnable, param};
+pub use output::{Cell, Claim, Outputs, Table};
+pub use plot::{Axis, Figure, Panel, Scale, Series, Style};
+pub use runner::{Completed, RunOptions, run_one};

@@ -1,0 +1,117 @@
+//! Errors of the experiment framework: configuration errors located in their RON file,
+//! refused parameters, numerical failures of a run (wrapping [`whiten_core::CoreError`]) and
+//! output failures.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+use whiten_core::CoreError;
+
+/// A parameter refused by an experiment's check, before any work starts.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("params.{field}: {reason}")]
+pub struct ParamError {
+    /// The offending field (dotted path inside `params`).
+    pub field: String,
+    /// Why it is refused, with the values involved.
+    pub reason: String,
+}
+
+impl ParamError {
+    /// A refusal of `field` for `reason`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Errors of loading, checking, running and writing experiments.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// The experiment file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The RON text is malformed or does not match the experiment's parameters.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What is wrong (names the field where there is one).
+        message: String,
+    },
+    /// The file names a kind that is not registered.
+    #[error("{}:{line}:{column}: unknown experiment kind `{kind}`; known kinds: {}", path.display(), known.join(", "))]
+    UnknownKind {
+        /// The file.
+        path: PathBuf,
+        /// Line of the `kind` field.
+        line: usize,
+        /// Column of the `kind` field.
+        column: usize,
+        /// The kind given.
+        kind: String,
+        /// The registered kinds.
+        known: Vec<String>,
+    },
+    /// A parameter was refused by the experiment's check.
+    #[error("{}:{line}:{column}: {source}", path.display())]
+    Param {
+        /// The file.
+        path: PathBuf,
+        /// Line of the field (of `params` when the field is not written in the file).
+        line: usize,
+        /// Column of the field.
+        column: usize,
+        /// The refusal.
+        source: ParamError,
+    },
+    /// A numerical failure during a run (divergence, loss of positive definiteness, ...).
+    #[error("experiment `{experiment}` failed at {at}: {source}")]
+    Numerical {
+        /// The experiment's name.
+        experiment: String,
+        /// Where: step, iteration or time.
+        at: String,
+        /// The model's error.
+        source: CoreError,
+    },
+    /// A failure inside a run that is not a model error.
+    #[error("experiment `{experiment}` failed: {message}")]
+    Run {
+        /// The experiment's name.
+        experiment: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Writing outputs failed.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Drawing a figure failed.
+    #[error("figure `{figure}`: {message}")]
+    Plot {
+        /// The figure's file stem.
+        figure: String,
+        /// The backend's message.
+        message: String,
+    },
+}
+
+/// Result with [`ExperimentError`].
+pub type Result<T, E = ExperimentError> = std::result::Result<T, E>;

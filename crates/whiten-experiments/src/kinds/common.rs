@@ -1,0 +1,170 @@
+//! Parameter types and set-up shared by paper 1's experiments: the spectrum and eigenbasis of
+//! the input covariance `C`, the initialisations of the two networks, and parameter checks.
+
+use faer::Mat;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use whiten_core::CoreError;
+use whiten_core::cov::{
+    covariance_with_spectrum, haar_orthogonal, linspace, logspace, random_spd, sym_sqrt,
+};
+use whiten_core::linear::{DirectNetwork, InterneuronNetwork};
+
+use crate::error::ParamError;
+
+/// Refuses `field` with `reason` unless `ok`.
+pub fn ensure(ok: bool, field: &str, reason: impl FnOnce() -> String) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError::new(field, reason()))
+    }
+}
+
+/// Refuses a learning rate, threshold or other quantity that must be positive and finite.
+pub fn ensure_positive(value: f64, field: &str) -> Result<(), ParamError> {
+    ensure(value.is_finite() && value > 0.0, field, || {
+        format!("must be positive and finite (got {value})")
+    })
+}
+
+/// Refuses an empty grid or one with a non-positive or non-finite entry.
+pub fn ensure_positive_grid(values: &[f64], field: &str) -> Result<(), ParamError> {
+    ensure(!values.is_empty(), field, || "must not be empty".into())?;
+    for (i, &v) in values.iter().enumerate() {
+        ensure(v.is_finite() && v > 0.0, &format!("{field}[{i}]"), || {
+            format!("must be positive and finite (got {v})")
+        })?;
+    }
+    Ok(())
+}
+
+/// The eigenvalues `lambda` of the input covariance `C`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Spectrum {
+    /// `n` values evenly spaced from `lo` to `hi`.
+    Linspace(f64, f64),
+    /// `n` values log-spaced from `lo` to `hi`.
+    Logspace(f64, f64),
+    /// Exactly these `n` values.
+    Values(Vec<f64>),
+}
+
+impl Spectrum {
+    /// The `n` eigenvalues.
+    pub fn values(&self, n: usize) -> Vec<f64> {
+        match self {
+            Spectrum::Linspace(lo, hi) => linspace(*lo, *hi, n),
+            Spectrum::Logspace(lo, hi) => logspace(*lo, *hi, n),
+            Spectrum::Values(v) => v.clone(),
+        }
+    }
+
+    /// Refuses spectra that do not give a positive-definite `C` of size `n`.
+    pub fn check(&self, field: &str, n: usize) -> Result<(), ParamError> {
+        match self {
+            Spectrum::Linspace(lo, hi) | Spectrum::Logspace(lo, hi) => ensure(
+                lo.is_finite() && hi.is_finite() && *lo > 0.0 && *hi >= *lo,
+                field,
+                || {
+                    format!(
+                        "needs 0 < lo <= hi, finite (got lo = {lo}, hi = {hi}): C must be positive definite"
+                    )
+                },
+            ),
+            Spectrum::Values(v) => {
+                ensure(v.len() == n, field, || {
+                    format!("needs exactly n = {n} eigenvalues (got {})", v.len())
+                })?;
+                for (i, &x) in v.iter().enumerate() {
+                    ensure(x.is_finite() && x > 0.0, field, || {
+                        format!("eigenvalue {i} is {x}: C must be positive definite")
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Eigenbasis of `C`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Basis {
+    /// `C` diagonal.
+    Identity,
+    /// `C = Q diag(lambda) Q^T` with `Q` Haar-random (drawn from the set-up stream).
+    Haar,
+}
+
+/// How the networks start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Init {
+    /// `M_0 = c I`, `W_0 = sqrt(c) [I_n | 0]`: commutes with `C`.
+    Commuting,
+    /// `M_0 = W_0 W_0^T = c B` with `B` random positive definite (Haar eigenbasis, eigenvalues
+    /// in [0.5, 1], largest 1) and `W_0 = sqrt(c) [B^{1/2} | 0] R`, `R` Haar-random k x k.
+    Generic,
+}
+
+impl Init {
+    /// Lower-case label for tables and legends.
+    pub fn label(self) -> &'static str {
+        match self {
+            Init::Commuting => "commuting",
+            Init::Generic => "generic",
+        }
+    }
+}
+
+/// The covariance `C` for `n`, a spectrum and a basis.
+pub fn covariance<R: Rng + ?Sized>(
+    n: usize,
+    spectrum: &Spectrum,
+    basis: Basis,
+    rng: &mut R,
+) -> Mat<f64> {
+    let lambda = spectrum.values(n);
+    let q = match basis {
+        Basis::Identity => Mat::identity(n, n),
+        Basis::Haar => haar_orthogonal(n, rng),
+    };
+    covariance_with_spectrum(q.as_ref(), &lambda)
+}
+
+/// Both networks at initial scale `c`, with equal `M_0 = W_0 W_0^T`.
+pub fn initial_networks<R: Rng + ?Sized>(
+    init: Init,
+    n: usize,
+    k: usize,
+    c: f64,
+    rng: &mut R,
+) -> Result<(DirectNetwork, InterneuronNetwork), CoreError> {
+    let w0 = match init {
+        Init::Commuting => {
+            return Ok((
+                DirectNetwork::scaled_identity(n, c)?,
+                InterneuronNetwork::commuting(n, k, c)?,
+            ));
+        }
+        Init::Generic => {
+            let b_sqrt = sym_sqrt(random_spd(n, rng).as_ref())?;
+            let r = haar_orthogonal(k, rng);
+            let mut padded = Mat::<f64>::zeros(n, k);
+            padded
+                .as_mut()
+                .submatrix_mut(0, 0, n, n)
+                .copy_from(b_sqrt.as_ref());
+            let mut w = &padded * &r;
+            w *= faer::Scale(c.sqrt());
+            w
+        }
+    };
+    let inter = InterneuronNetwork::new(w0)?;
+    let direct = DirectNetwork::from_interneuron(&inter)?;
+    Ok((direct, inter))
+}
+
+/// `c` as a short key for summaries (`1`, `10`, `0.5`).
+pub fn scale_key(c: f64) -> String {
+    crate::output::format_float(c)
+}

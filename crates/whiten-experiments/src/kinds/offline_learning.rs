@@ -1,0 +1,389 @@
+//! `offline_learning`: paper 1's Algorithms 1 and 2 with the offline (batch) update, error
+//! `||C_yy - I||_op` against iteration for a grid of initial scales `c`.
+//!
+//! Offline updates (`C` known exactly):
+//!
+//! * direct (Algorithm 1): `M <- M + eta (C_yy - I)`, `C_yy = M^{-1} C M^{-1}`;
+//! * interneurons (Algorithm 2): `W <- W + eta (C_yy - I) W`, `M = W W^T`.
+//!
+//! Iterations to threshold: the number of updates after which the error first drops below
+//! `threshold` (0 if the initial network is already there).
+
+use serde::{Deserialize, Serialize};
+use whiten_core::linear::WhiteningNetwork;
+use whiten_core::metrics::whitening_error;
+
+use super::common::{
+    Basis, Init, Spectrum, covariance, ensure, ensure_positive, ensure_positive_grid,
+    initial_networks, scale_key,
+};
+use crate::context::RunContext;
+use crate::error::{ParamError, Result};
+use crate::experiment::{Experiment, ParamDoc, param};
+use crate::output::{Cell, Claim, Outputs, Table};
+use crate::plot::{Axis, Figure, Panel, Series, Style};
+
+/// Parameters of `offline_learning`. The defaults are the spec's reference case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfflineLearning {
+    /// Primary neurons.
+    pub n: usize,
+    /// Interneurons (k >= n).
+    pub k: usize,
+    /// Eigenvalues of C.
+    pub spectrum: Spectrum,
+    /// Eigenbasis of C.
+    pub basis: Basis,
+    /// Learning rate.
+    pub eta: f64,
+    /// Error threshold on `||C_yy - I||_op`.
+    pub threshold: f64,
+    /// Initial scales c.
+    pub scales: Vec<f64>,
+    /// Initialisations to run.
+    pub inits: Vec<Init>,
+    /// Updates before giving up.
+    pub max_iterations: usize,
+}
+
+impl Default for OfflineLearning {
+    fn default() -> Self {
+        Self {
+            n: 5,
+            k: 5,
+            spectrum: Spectrum::Linspace(0.5, 2.0),
+            basis: Basis::Identity,
+            eta: 0.1,
+            threshold: 1e-2,
+            scales: vec![1.0, 10.0, 100.0],
+            inits: vec![Init::Commuting, Init::Generic],
+            max_iterations: 20_000,
+        }
+    }
+}
+
+/// One network's run: errors after 0, 1, 2, ... updates.
+#[derive(Debug, Clone)]
+pub(crate) struct Trajectory {
+    pub errors: Vec<f64>,
+    pub reached: Option<usize>,
+}
+
+/// Runs offline updates until the error drops below `threshold` or `max` updates.
+pub(crate) fn learn_offline(
+    net: &mut dyn WhiteningNetwork,
+    c: faer::MatRef<'_, f64>,
+    eta: f64,
+    threshold: f64,
+    max: usize,
+    ctx: &RunContext,
+    what: &str,
+) -> Result<Trajectory> {
+    let at = |it: usize| format!("{what}, iteration {it}");
+    let mut errors = vec![whitening_error(net, c).map_err(|e| ctx.numerical(at(0), e))?];
+    let mut reached = (errors[0] < threshold).then_some(0);
+    let mut it = 0;
+    while reached.is_none() && it < max {
+        it += 1;
+        net.offline_step(c, eta)
+            .map_err(|e| ctx.numerical(at(it), e))?;
+        let e = whitening_error(net, c).map_err(|e| ctx.numerical(at(it), e))?;
+        errors.push(e);
+        if e < threshold {
+            reached = Some(it);
+        }
+    }
+    Ok(Trajectory { errors, reached })
+}
+
+impl OfflineLearning {
+    /// Whether this is the spec's reference case (so its iteration counts can be checked).
+    fn is_reference_case(&self) -> bool {
+        self.n == 5
+            && self.k == 5
+            && self.spectrum == Spectrum::Linspace(0.5, 2.0)
+            && self.basis == Basis::Identity
+            && self.eta == 0.1
+            && self.threshold == 1e-2
+            && self.inits.contains(&Init::Commuting)
+            && [1.0, 10.0, 100.0].iter().all(|c| self.scales.contains(c))
+    }
+}
+
+const NETWORKS: [&str; 2] = ["direct", "interneuron"];
+
+impl Experiment for OfflineLearning {
+    const KIND: &'static str = "offline_learning";
+    const DESCRIPTION: &'static str = "Paper 1, Algorithms 1 and 2 (offline): error ||C_yy - I|| against iteration for several initial scales c";
+    const PARAMS: &'static [ParamDoc] = &[
+        param("n", "number of primary neurons (>= 1)"),
+        param("k", "number of interneurons (>= n)"),
+        param(
+            "spectrum",
+            "eigenvalues of C: Linspace(lo, hi), Logspace(lo, hi) or Values([..])",
+        ),
+        param(
+            "basis",
+            "eigenbasis of C: Identity (diagonal C) or Haar (random rotation)",
+        ),
+        param("eta", "learning rate of the offline updates (> 0)"),
+        param(
+            "threshold",
+            "error ||C_yy - I||_op counted as converged (> 0)",
+        ),
+        param("scales", "initial scales c (M_0 = c I or c B), all > 0"),
+        param("inits", "initialisations: Commuting and/or Generic"),
+        param(
+            "max_iterations",
+            "updates before a run counts as not converged",
+        ),
+    ];
+
+    fn check(&self) -> Result<(), ParamError> {
+        ensure(self.n >= 1, "n", || "must be at least 1".into())?;
+        ensure(self.k >= self.n, "k", || {
+            format!(
+                "k = {} interneurons is fewer than n = {} primary neurons (need k >= n)",
+                self.k, self.n
+            )
+        })?;
+        self.spectrum.check("spectrum", self.n)?;
+        ensure_positive(self.eta, "eta")?;
+        ensure_positive(self.threshold, "threshold")?;
+        ensure_positive_grid(&self.scales, "scales")?;
+        ensure(!self.inits.is_empty(), "inits", || {
+            "must not be empty".into()
+        })?;
+        ensure(self.max_iterations >= 1, "max_iterations", || {
+            "must be at least 1".into()
+        })
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
+        let combos: Vec<(Init, f64)> = self
+            .inits
+            .iter()
+            .flat_map(|&i| self.scales.iter().map(move |&s| (i, s)))
+            .collect();
+        let runs = ctx.par_tasks(combos.len(), "offline", |t, rng| {
+            let (init, scale) = combos[t];
+            let (mut d, mut w) =
+                initial_networks(init, self.n, self.k, scale, rng).map_err(|e| {
+                    ctx.numerical(format!("initialisation ({}, c = {scale})", init.label()), e)
+                })?;
+            let what = |net: &str| format!("{net} network, {} init, c = {scale}", init.label());
+            let td = learn_offline(
+                &mut d,
+                c.as_ref(),
+                self.eta,
+                self.threshold,
+                self.max_iterations,
+                ctx,
+                &what("direct"),
+            )?;
+            let tw = learn_offline(
+                &mut w,
+                c.as_ref(),
+                self.eta,
+                self.threshold,
+                self.max_iterations,
+                ctx,
+                &what("interneuron"),
+            )?;
+            Ok([td, tw])
+        })?;
+
+        let mut out = Outputs::default();
+        let mut iterations = serde_json::Map::new();
+        let mut flow_time = serde_json::Map::new();
+        let mut table = Table::new(
+            "iterations",
+            &["init", "network", "c", "iterations", "flow_time"],
+        );
+        let mut traj = Table::new(
+            "trajectories",
+            &["init", "network", "c", "iteration", "error"],
+        );
+        for (&(init, scale), pair) in combos.iter().zip(&runs) {
+            for (net, tr) in NETWORKS.iter().zip(pair) {
+                let key = |m: &mut serde_json::Map<String, serde_json::Value>,
+                           v: serde_json::Value| {
+                    let by_init = m
+                        .entry(init.label())
+                        .or_insert_with(|| serde_json::json!({}));
+                    let by_net = by_init
+                        .as_object_mut()
+                        .expect("object")
+                        .entry(*net)
+                        .or_insert_with(|| serde_json::json!({}));
+                    by_net
+                        .as_object_mut()
+                        .expect("object")
+                        .insert(scale_key(scale), v);
+                };
+                key(&mut iterations, serde_json::json!(tr.reached));
+                key(
+                    &mut flow_time,
+                    serde_json::json!(tr.reached.map(|r| r as f64 * self.eta)),
+                );
+                table.push(vec![
+                    init.label().into(),
+                    (*net).into(),
+                    scale.into(),
+                    Cell::from(tr.reached),
+                    Cell::from(tr.reached.map(|r| r as f64 * self.eta)),
+                ]);
+                for (it, e) in tr.errors.iter().enumerate() {
+                    traj.push(vec![
+                        init.label().into(),
+                        (*net).into(),
+                        scale.into(),
+                        it.into(),
+                        (*e).into(),
+                    ]);
+                }
+            }
+        }
+        out.summarize("iterations_to_threshold", iterations);
+        out.summarize("flow_time_to_threshold", flow_time);
+        out.summarize("eta", self.eta);
+        out.summarize("threshold", self.threshold);
+        out.table(table);
+        out.table(traj);
+
+        // Figures: error against iteration per initialisation; iterations against c.
+        let mut panels = Vec::new();
+        for &init in &self.inits {
+            let mut p = Panel::new(
+                format!("{} initialisation", init.label()),
+                Axis::log("iteration"),
+                Axis::log("error ||C_yy - I||_op"),
+            );
+            for (ci, &scale) in self.scales.iter().enumerate() {
+                let t = combos
+                    .iter()
+                    .position(|&x| x == (init, scale))
+                    .expect("combo");
+                for (ni, net) in NETWORKS.iter().enumerate() {
+                    let pts = runs[t][ni]
+                        .errors
+                        .iter()
+                        .enumerate()
+                        .skip(1)
+                        .map(|(i, &e)| (i as f64, e))
+                        .collect();
+                    let style = if ni == 0 { Style::Line } else { Style::Dashed };
+                    p = p.with(
+                        Series::line(format!("{net}, c = {}", scale_key(scale)), pts)
+                            .styled(style)
+                            .colored(ci),
+                    );
+                }
+            }
+            let xmax = runs
+                .iter()
+                .flatten()
+                .map(|t| t.errors.len())
+                .max()
+                .unwrap_or(2) as f64;
+            p = p.with(
+                Series::line(
+                    "threshold",
+                    vec![(1.0, self.threshold), (xmax, self.threshold)],
+                )
+                .styled(Style::Dashed)
+                .colored(6),
+            );
+            p.legend_lower_left = true;
+            panels.push(p);
+        }
+        out.figure(Figure::grid(
+            "offline_error",
+            format!(
+                "Offline learning: direct (solid) vs interneurons (dashed), eta = {}",
+                self.eta
+            ),
+            panels,
+            self.inits.len(),
+        ));
+        let mut p = Panel::new(
+            "iterations to threshold",
+            Axis::log("initial scale c"),
+            Axis::log("iterations"),
+        );
+        for (ii, &init) in self.inits.iter().enumerate() {
+            for (ni, net) in NETWORKS.iter().enumerate() {
+                let pts = self
+                    .scales
+                    .iter()
+                    .map(|&s| {
+                        let t = combos.iter().position(|&x| x == (init, s)).expect("combo");
+                        (s, runs[t][ni].reached.map_or(f64::NAN, |r| r as f64))
+                    })
+                    .collect();
+                p = p.with(
+                    Series::line(format!("{net}, {}", init.label()), pts)
+                        .styled(if ii == 0 {
+                            Style::LineMarkers
+                        } else {
+                            Style::Dashed
+                        })
+                        .colored(ni),
+                );
+            }
+        }
+        p.legend_lower_left = false;
+        out.figure(Figure::single(
+            "offline_iterations",
+            "Offline learning: iterations to threshold against initial scale",
+            p,
+        ));
+
+        // Claims.
+        let reached = |init: Init, scale: f64, ni: usize| {
+            combos
+                .iter()
+                .position(|&x| x == (init, scale))
+                .and_then(|t| runs[t][ni].reached)
+        };
+        if self.is_reference_case() {
+            let get = |ni| [1.0, 10.0, 100.0].map(|s| reached(Init::Commuting, s, ni));
+            let (d, w) = (get(0), get(1));
+            let fmt = |v: [Option<usize>; 3]| {
+                v.iter()
+                    .map(|x| x.map_or("-".into(), |x| x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.claim(Claim {
+                id: "p1.offline.reference".into(),
+                paper: 1,
+                statement: "Offline iterations to ||C_yy - I|| < 1e-2 (n = k = 5, lambda = linspace(0.5, 2, 5), eta = 0.1, M_0 = cI), c = 1, 10, 100".into(),
+                expected: "direct 24, 124, 1026; interneurons 10, 22, 33".into(),
+                measured: format!("direct {}; interneurons {}", fmt(d), fmt(w)),
+                pass: d == [Some(24), Some(124), Some(1026)] && w == [Some(10), Some(22), Some(33)],
+                figure: Some("offline_error".into()),
+            });
+        }
+        let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
+        for &init in &self.inits {
+            let (d, w) = (reached(init, cmax, 0), reached(init, cmax, 1));
+            out.claim(Claim {
+                id: format!("p1.offline.acceleration.{}", init.label()),
+                paper: 1,
+                statement: format!("Interneurons accelerate offline learning from a large initial spectrum ({} init, c = {})", init.label(), scale_key(cmax)),
+                expected: "interneuron iterations < direct iterations".into(),
+                measured: format!(
+                    "direct {}, interneurons {}",
+                    d.map_or("not reached".into(), |x| x.to_string()),
+                    w.map_or("not reached".into(), |x| x.to_string())
+                ),
+                pass: matches!((d, w), (Some(d), Some(w)) if w < d) || matches!((d, w), (None, Some(_))),
+                figure: Some("offline_iterations".into()),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,565 @@
+//! Figures as data, rendered to SVG and PNG with plotters.
+//!
+//! An experiment describes a [`Figure`] (panels with titled, labelled axes, line or marker
+//! series with legends, optional greyscale images and text notes); [`Figure::render`] draws it.
+//! Log axes are drawn as linear axes over `log10` of the data with decade ticks, so that every
+//! panel has the same coordinate type. Text uses the embedded DejaVu Sans font, so PNGs render
+//! identically on a machine without system fonts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{ExperimentError, Result};
+
+/// A figure: a grid of panels under a title, written as `<name>.svg` and `<name>.png`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// File stem.
+    pub name: String,
+    /// Title over all panels.
+    pub title: String,
+    /// The panels, row by row.
+    pub panels: Vec<Panel>,
+    /// Panels per row.
+    pub columns: usize,
+    /// Size of one panel in pixels.
+    pub panel_size: (u32, u32),
+}
+
+impl Figure {
+    /// A figure with one panel.
+    pub fn single(name: impl Into<String>, title: impl Into<String>, panel: Panel) -> Self {
+        Self::grid(name, title, vec![panel], 1)
+    }
+
+    /// A figure with panels laid out `columns` to a row.
+    pub fn grid(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        panels: Vec<Panel>,
+        columns: usize,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            title: title.into(),
+            panels,
+            columns: columns.max(1),
+            panel_size: (640, 440),
+        }
+    }
+
+    /// Sets the size of one panel.
+    pub fn with_panel_size(mut self, width: u32, height: u32) -> Self {
+        self.panel_size = (width, height);
+        self
+    }
+
+    /// Draws the figure into `dir` as SVG and PNG; returns the two paths.
+    pub fn render(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        register_fonts();
+        let rows = self.panels.len().div_ceil(self.columns).max(1);
+        let cols = self.columns.min(self.panels.len().max(1));
+        let size = (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32 + 40,
+        );
+        let svg = dir.join(format!("{}.svg", self.name));
+        let png = dir.join(format!("{}.png", self.name));
+        let err = |e: String| ExperimentError::Plot {
+            figure: self.name.clone(),
+            message: e,
+        };
+        {
+            let root = SVGBackend::new(&svg, size).into_drawing_area();
+            self.draw(&root, rows, cols).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))?;
+        }
+        {
+            let root = BitMapBackend::new(&png, size).into_drawing_area();
+            self.draw(&root, rows, cols).map_err(err)?;
+            root.present().map_err(|e| err(e.to_string()))?;
+        }
+        Ok(vec![svg, png])
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        rows: usize,
+        cols: usize,
+    ) -> std::result::Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let root = root
+            .titled(&self.title, (FONT, 24))
+            .map_err(|e| e.to_string())?;
+        let areas = root.split_evenly((rows, cols));
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            panel.draw(area)?;
+        }
+        Ok(())
+    }
+}
+
+const FONT: &str = "sans-serif";
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font is valid TrueType; failure here would be a packaging bug.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// Scale of an axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// Linear.
+    #[default]
+    Linear,
+    /// Base-10 logarithmic (non-positive values are dropped).
+    Log,
+}
+
+/// An axis: its label (with units) and scale, and optionally a fixed range.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Axis {
+    /// Label, with units where there are any.
+    pub label: String,
+    /// Linear or log.
+    pub scale: Scale,
+    /// Fixed range in data units; fitted to the data when `None`.
+    pub range: Option<(f64, f64)>,
+}
+
+impl Axis {
+    /// A linear axis.
+    pub fn linear(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            scale: Scale::Linear,
+            range: None,
+        }
+    }
+
+    /// A log axis.
+    pub fn log(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            scale: Scale::Log,
+            range: None,
+        }
+    }
+
+    /// Fixes the range.
+    pub fn with_range(mut self, lo: f64, hi: f64) -> Self {
+        self.range = Some((lo, hi));
+        self
+    }
+
+    fn to_plot(&self, v: f64) -> f64 {
+        match self.scale {
+            Scale::Linear => v,
+            Scale::Log => {
+                if v > 0.0 {
+                    v.log10()
+                } else {
+                    f64::NAN
+                }
+            }
+        }
+    }
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// A solid line.
+    #[default]
+    Line,
+    /// A dashed line (theory, closed forms, references).
+    Dashed,
+    /// Markers only.
+    Markers,
+    /// A line with markers.
+    LineMarkers,
+}
+
+/// A series of points; non-finite points break the line into segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend entry (none: not in the legend).
+    pub label: Option<String>,
+    /// The points in data units.
+    pub points: Vec<(f64, f64)>,
+    /// Line, dashed, markers.
+    pub style: Style,
+    /// Palette index (defaults to the series' position).
+    pub color: Option<usize>,
+}
+
+impl Series {
+    /// A solid line with a legend entry.
+    pub fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            label: Some(label.into()),
+            points,
+            style: Style::Line,
+            color: None,
+        }
+    }
+
+    /// Sets the style.
+    pub fn styled(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Sets the palette colour.
+    pub fn colored(mut self, color: usize) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    /// Removes the legend entry.
+    pub fn unlabelled(mut self) -> Self {
+        self.label = None;
+        self
+    }
+}
+
+/// A greyscale image drawn over the whole plotting area (axes in pixel units).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Row-major values; `lo` maps to black and `hi` to white.
+    pub values: Vec<f64>,
+    /// Value drawn black.
+    pub lo: f64,
+    /// Value drawn white.
+    pub hi: f64,
+}
+
+/// One panel: axes, series, an optional image and text notes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Panel {
+    /// Panel title.
+    pub title: String,
+    /// Horizontal axis.
+    pub x: Axis,
+    /// Vertical axis.
+    pub y: Axis,
+    /// Series, drawn in order.
+    pub series: Vec<Series>,
+    /// Lines of text drawn in the upper-left corner.
+    pub notes: Vec<String>,
+    /// An image drawn under the series.
+    pub raster: Option<Raster>,
+    /// Draw the legend in the lower left instead of the upper right.
+    pub legend_lower_left: bool,
+}
+
+impl Panel {
+    /// A panel with a title and two axes.
+    pub fn new(title: impl Into<String>, x: Axis, y: Axis) -> Self {
+        Self {
+            title: title.into(),
+            x,
+            y,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a series.
+    pub fn with(mut self, series: Series) -> Self {
+        self.series.push(series);
+        self
+    }
+
+    /// Adds a note.
+    pub fn note(mut self, text: impl Into<String>) -> Self {
+        self.notes.push(text.into());
+        self
+    }
+
+    fn range(&self, axis: &Axis, pick: impl Fn(&(f64, f64)) -> f64) -> (f64, f64) {
+        if let Some((lo, hi)) = axis.range {
+            return (axis.to_plot(lo), axis.to_plot(hi));
+        }
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for s in &self.series {
+            for p in &s.points {
+                let v = axis.to_plot(pick(p));
+                if v.is_finite() {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+        if !lo.is_finite() {
+            return (0.0, 1.0);
+        }
+        if hi - lo < 1e-12 * (1.0 + lo.abs()) {
+            return (lo - 0.5, hi + 0.5);
+        }
+        match axis.scale {
+            Scale::Linear => {
+                let pad = 0.04 * (hi - lo);
+                (lo - pad, hi + pad)
+            }
+            Scale::Log => (
+                lo - 0.05 * (hi - lo).max(0.2),
+                hi + 0.05 * (hi - lo).max(0.2),
+            ),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
+        let (x0, x1) = self.range(&self.x, |p| p.0);
+        let (y0, y1) = self.range(&self.y, |p| p.1);
+        let xn = tick_count(x0, x1, self.x.scale);
+        let yn = tick_count(y0, y1, self.y.scale);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        let xs = self.x.scale;
+        let ys = self.y.scale;
+        chart
+            .configure_mesh()
+            .x_desc(self.x.label.as_str())
+            .y_desc(self.y.label.as_str())
+            .x_labels(xn)
+            .y_labels(yn)
+            .x_label_formatter(&|v| tick_label(*v, xs))
+            .y_label_formatter(&|v| tick_label(*v, ys))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+
+        if let Some(r) = &self.raster {
+            let span = (r.hi - r.lo).max(1e-300);
+            let (w, h) = (r.width as f64, r.height as f64);
+            let cells = (0..r.height).flat_map(|i| (0..r.width).map(move |j| (i, j)));
+            chart
+                .draw_series(cells.map(|(i, j)| {
+                    let v = ((r.values[i * r.width + j] - r.lo) / span).clamp(0.0, 1.0);
+                    let g = (v * 255.0).round() as u8;
+                    // Row 0 is the top of the image.
+                    let xa = x0 + (x1 - x0) * j as f64 / w;
+                    let xb = x0 + (x1 - x0) * (j + 1) as f64 / w;
+                    let ya = y1 - (y1 - y0) * i as f64 / h;
+                    let yb = y1 - (y1 - y0) * (i + 1) as f64 / h;
+                    Rectangle::new([(xa, ya), (xb, yb)], RGBColor(g, g, g).filled())
+                }))
+                .map_err(|e| e.to_string())?;
+        }
+
+        let mut any_label = false;
+        for (idx, s) in self.series.iter().enumerate() {
+            let color = palette(s.color.unwrap_or(idx));
+            let style = ShapeStyle::from(&color).stroke_width(2);
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|&(x, y)| (self.x.to_plot(x), self.y.to_plot(y)))
+                .collect();
+            let segments = split_segments(&pts);
+            let mut labelled = false;
+            for seg in segments {
+                let anno = match s.style {
+                    Style::Line | Style::LineMarkers => chart
+                        .draw_series(LineSeries::new(seg.iter().copied(), style))
+                        .map_err(|e| e.to_string())?,
+                    Style::Dashed => chart
+                        .draw_series(DashedLineSeries::new(seg.iter().copied(), 8, 5, style))
+                        .map_err(|e| e.to_string())?,
+                    Style::Markers => chart
+                        .draw_series(
+                            seg.iter()
+                                .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
+                        )
+                        .map_err(|e| e.to_string())?,
+                };
+                if let (Some(label), false) = (&s.label, labelled) {
+                    let markers = s.style == Style::Markers;
+                    if markers {
+                        anno.label(label.as_str()).legend(move |(x, y)| {
+                            Circle::new((x + 10, y), 3, ShapeStyle::from(&color).filled())
+                        });
+                    } else {
+                        anno.label(label.as_str()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], style)
+                        });
+                    }
+                    labelled = true;
+                    any_label = true;
+                }
+                if s.style == Style::LineMarkers {
+                    chart
+                        .draw_series(
+                            seg.iter()
+                                .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
+                        )
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        if any_label {
+            chart
+                .configure_series_labels()
+                .position(if self.legend_lower_left {
+                    SeriesLabelPosition::LowerLeft
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
+                .label_font((FONT, 13))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, note) in self.notes.iter().enumerate() {
+            let (px, py) = chart.plotting_area().get_base_pixel();
+            area.draw(&Text::new(
+                note.clone(),
+                (px + 8, py + 8 + 17 * i as i32),
+                (FONT, 14).into_font().color(&BLACK),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn split_segments(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    for &p in pts {
+        if p.0.is_finite() && p.1.is_finite() {
+            cur.push(p);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A colour-blind-safe palette (Okabe-Ito), cycled.
+pub fn palette(i: usize) -> RGBColor {
+    const P: [RGBColor; 8] = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(230, 159, 0),
+        RGBColor(86, 180, 233),
+        RGBColor(0, 0, 0),
+        RGBColor(240, 228, 66),
+    ];
+    P[i % P.len()]
+}
+
+/// How many tick labels to ask for: one per decade on log axes (labels fall on whole decades
+/// when the range spans at least two), six on linear axes.
+fn tick_count(lo: f64, hi: f64, scale: Scale) -> usize {
+    match scale {
+        Scale::Log if hi - lo >= 2.0 => ((hi - lo).floor() as usize + 1).min(10),
+        _ => 6,
+    }
+}
+
+fn tick_label(v: f64, scale: Scale) -> String {
+    match scale {
+        Scale::Linear => format_tick(v),
+        // Only whole decades are labelled on a log axis.
+        Scale::Log if (v - v.round()).abs() < 1e-6 => format_tick(10f64.powf(v.round())),
+        Scale::Log => String::new(),
+    }
+}
+
+/// A short human-readable number for tick labels.
+pub fn format_tick(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        let e = a.log10().floor();
+        let m = x / 10f64.powf(e);
+        if (m.abs() - 1.0).abs() < 1e-6 {
+            format!("{}1e{}", if x < 0.0 { "-" } else { "" }, e as i32)
+        } else {
+            format!("{m:.1}e{}", e as i32)
+        }
+    } else {
+        let s = format!("{x:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_get_one_label_per_decade() {
+        assert_eq!(tick_count(-0.1, 3.1, Scale::Log), 4);
+        assert_eq!(tick_count(0.0, 1.0, Scale::Linear), 6);
+        assert_eq!(tick_label(0.5, Scale::Log), "");
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(format_tick(1000.0), "1000");
+        assert_eq!(format_tick(0.25), "0.25");
+        assert_eq!(format_tick(1e-6), "1e-6");
+        assert_eq!(tick_label(2.0, Scale::Log), "100");
+    }
+
+    #[test]
+    fn non_finite_points_split_lines() {
+        let s = split_segments(&[(0.0, 1.0), (1.0, f64::NAN), (2.0, 3.0), (3.0, 4.0)]);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].len(), 2);
+    }
+
+    #[test]
+    fn renders_svg_and_png() {
+        let dir = std::env::temp_dir().join(format!("whiten-plot-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let panel = Panel::new("p", Axis::log("c"), Axis::linear("t"))
+            .with(Series::line(
+                "a",
+                vec![(1.0, 1.0), (10.0, 2.0), (100.0, 3.0)],
+            ))
+            .with(Series::line("b", vec![(1.0, 1.5), (100.0, 2.5)]).styled(Style::Dashed))
+            .note("note");
+        let fig = Figure::single("fig", "Title", panel);
+        let files = fig.render(&dir).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(svg.contains("Title") && svg.contains("<svg"));
+        let png = std::fs::read(&files[1]).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
