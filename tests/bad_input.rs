@@ -1,1 +1,198 @@
-//! placeholder
+//! Bad input through the `whiten` binary: every refusal is located (file, line, column,
+//! field), exits non-zero, writes nothing for the refused experiment, and leaves the other
+//! experiments of the same invocation running.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Case {
+    dir: PathBuf,
+}
+
+impl Case {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("whiten-bad-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.join("out")
+    }
+
+    fn run(&self, files: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_whiten"));
+        cmd.arg("run").args(files).arg("--out").arg(self.out());
+        cmd.output().unwrap()
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_refused(o: &Output, needles: &[&str]) {
+    assert!(!o.status.success(), "expected a non-zero exit");
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "panic: {err}");
+    for n in needles {
+        assert!(err.contains(n), "error should contain {n:?}:\n{err}");
+    }
+}
+
+fn no_outputs(dir: &Path, name: &str) -> bool {
+    !dir.join(name).exists()
+}
+
+const GOOD: &str = r#"(kind: "offline_learning", name: "good", seed: 1, params: (scales: [1.0]))"#;
+
+#[test]
+fn malformed_ron_is_located() {
+    let c = Case::new("syntax");
+    let f = c.file(
+        "broken.ron",
+        "(\n    kind: \"offline_learning\",\n    name: \"broken\",\n    seed: 1,\n    params: (eta: 0.1 threshold: 0.01),\n)\n",
+    );
+    let o = c.run(&[&f]);
+    assert_refused(&o, &[&format!("{f}:5:")]);
+    assert!(no_outputs(&c.out(), "broken"));
+}
+
+#[test]
+fn unknown_field_is_refused_with_its_name_and_position() {
+    let c = Case::new("unknown-field");
+    let f = c.file(
+        "typo.ron",
+        "(\n    kind: \"offline_learning\",\n    name: \"typo\",\n    seed: 1,\n    params: (\n        eta: 0.1,\n        treshold: 0.01,\n    ),\n)\n",
+    );
+    let o = c.run(&[&f]);
+    assert_refused(
+        &o,
+        &[&format!("{f}:7:"), "unknown field `treshold`", "threshold"],
+    );
+    assert!(no_outputs(&c.out(), "typo"));
+    // Unknown fields in the envelope too.
+    let f = c.file(
+        "env.ron",
+        r#"(kind: "offline_learning", name: "env", seed: 1, colour: 3)"#,
+    );
+    assert_refused(&c.run(&[&f]), &["unknown field `colour`"]);
+}
+
+#[test]
+fn too_few_interneurons_is_refused_before_any_work() {
+    let c = Case::new("k-lt-n");
+    let f = c.file(
+        "k.ron",
+        "(\n    kind: \"offline_learning\",\n    name: \"k\",\n    seed: 1,\n    params: (\n        n: 5,\n        k: 3,\n    ),\n)\n",
+    );
+    let o = c.run(&[&f]);
+    assert_refused(&o, &[&format!("{f}:7:9"), "params.k", "k = 3", "n = 5"]);
+    assert!(no_outputs(&c.out(), "k"));
+}
+
+#[test]
+fn unknown_kind_lists_the_known_ones() {
+    let c = Case::new("kind");
+    let f = c.file(
+        "x.ron",
+        "(\n  kind: \"offline_learnin\",\n  name: \"x\",\n  seed: 1,\n)",
+    );
+    let o = c.run(&[&f]);
+    assert_refused(
+        &o,
+        &[
+            &format!("{f}:2:3"),
+            "offline_learnin",
+            "known kinds:",
+            "offline_learning",
+            "online_learning",
+        ],
+    );
+}
+
+#[test]
+fn impossible_parameters_are_refused() {
+    let c = Case::new("params");
+    let cases = [
+        ("eta: -0.1", "params.eta"),
+        ("eta: 0.0", "params.eta"),
+        ("threshold: 0.0", "params.threshold"),
+        ("scales: []", "params.scales"),
+        ("scales: [1.0, -2.0]", "params.scales[1]"),
+        ("spectrum: Linspace(-1.0, 2.0)", "params.spectrum"),
+        ("spectrum: Values([1.0, 2.0])", "params.spectrum"),
+        ("inits: []", "params.inits"),
+        ("n: 0", "params.n"),
+    ];
+    for (i, (param, needle)) in cases.iter().enumerate() {
+        let name = format!("p{i}");
+        let f = c.file(
+            &format!("{name}.ron"),
+            &format!("(kind: \"offline_learning\", name: \"{name}\", seed: 1, params: ({param}))"),
+        );
+        let o = c.run(&[&f]);
+        assert_refused(&o, &[needle, &f]);
+        assert!(no_outputs(&c.out(), &name));
+    }
+    // Wrong types and missing envelope fields.
+    let f = c.file(
+        "t.ron",
+        r#"(kind: "offline_learning", name: "t", seed: 1, params: (n: "five"))"#,
+    );
+    assert_refused(&c.run(&[&f]), &[&f]);
+    let f = c.file(
+        "m.ron",
+        r#"(kind: "offline_learning", name: "m", params: ())"#,
+    );
+    assert_refused(&c.run(&[&f]), &["missing field `seed`"]);
+    let f = c.file(
+        "bad-name.ron",
+        r#"(kind: "offline_learning", name: "../escape", seed: 1)"#,
+    );
+    assert_refused(&c.run(&[&f]), &["`name`"]);
+}
+
+#[test]
+fn other_experiments_still_run() {
+    let c = Case::new("mixed");
+    let bad = c.file(
+        "bad.ron",
+        r#"(kind: "offline_learning", name: "bad", seed: 1, params: (k: 1))"#,
+    );
+    let good = c.file("good.ron", GOOD);
+    let missing = c.dir.join("does-not-exist.ron").display().to_string();
+    let o = c.run(&[&bad, &good, &missing]);
+    assert_refused(&o, &["params.k", "does-not-exist.ron: cannot read"]);
+    assert!(c.out().join("good/summary.json").is_file());
+    assert!(no_outputs(&c.out(), "bad"));
+    let entries: Vec<_> = std::fs::read_dir(c.out()).unwrap().collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the good experiment's folder is written"
+    );
+}
+
+#[test]
+fn duplicate_names_are_refused() {
+    let c = Case::new("dup");
+    let a = c.file("a.ron", GOOD);
+    let b = c.file("b.ron", GOOD);
+    let o = c.run(&[&a, &b]);
+    assert_refused(&o, &["`good` is already used"]);
+    assert!(c.out().join("good/summary.json").is_file());
+}

@@ -1,1 +1,176 @@
-//! placeholder
+//! End-to-end tests of the `whiten` binary: list, describe, run; outputs on disk; byte-identical
+//! outputs across repeated runs and thread counts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn whiten(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whiten"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the whiten binary runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("whiten-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Every summary and CSV under `dir`, as (relative path, bytes), sorted.
+fn artefacts(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for exp in std::fs::read_dir(dir).unwrap() {
+        let exp = exp.unwrap().path();
+        for f in std::fs::read_dir(&exp).unwrap() {
+            let f = f.unwrap().path();
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext == "csv" || ext == "json" || ext == "ron" {
+                let rel = f.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&f).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn list_and_describe() {
+    let out = whiten(&["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for kind in ["offline_learning", "online_learning", "adaptation"] {
+        assert!(
+            text.contains(kind),
+            "{kind} missing from `whiten list`:\n{text}"
+        );
+    }
+    let out = whiten(&["describe", "offline_learning"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("max_iterations") && text.contains("default 0.1"),
+        "{text}"
+    );
+    let out = whiten(&["describe", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known kinds: adaptation"));
+}
+
+#[test]
+fn run_writes_every_output() {
+    let dir = scratch("outputs");
+    let out = whiten(&[
+        "run",
+        &fixture("offline_learning.ron"),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exp = dir.join("offline_learning");
+    for f in [
+        "summary.json",
+        "config.ron",
+        "iterations.csv",
+        "trajectories.csv",
+        "offline_error.svg",
+        "offline_error.png",
+    ] {
+        assert!(exp.join(f).is_file(), "{f} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("summary.json")).unwrap()).unwrap();
+    let it = &summary["iterations_to_threshold"]["commuting"];
+    assert_eq!(
+        it["direct"],
+        serde_json::json!({"1": 24, "10": 124, "100": 1026})
+    );
+    assert_eq!(
+        it["interneuron"],
+        serde_json::json!({"1": 10, "10": 22, "100": 33})
+    );
+    let png = std::fs::read(exp.join("offline_error.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(exp.join("offline_error.svg")).unwrap();
+    assert!(svg.contains("iteration") && svg.contains("direct, c = 100"));
+    // The written config reproduces the run.
+    let again = scratch("outputs-again");
+    let cfg = exp.join("config.ron");
+    let out = whiten(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(artefacts(&dir), artefacts(&again));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&again);
+}
+
+#[test]
+fn outputs_do_not_depend_on_threads_or_repetition() {
+    let files = [
+        fixture("online_learning.ron"),
+        fixture("offline_learning.ron"),
+    ];
+    let mut runs = Vec::new();
+    for (tag, threads) in [("t1", "1"), ("t2", "2"), ("t2b", "2")] {
+        let dir = scratch(tag);
+        let mut args = vec!["run"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--out", dir.to_str().unwrap(), "--threads", threads]);
+        let out = whiten(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        runs.push(artefacts(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(runs[0].len() >= 6);
+    assert_eq!(runs[0], runs[1], "1 thread vs 2 threads");
+    assert_eq!(runs[1], runs[2], "two runs with 2 threads");
+}
+
+#[test]
+fn seed_override_changes_random_parts_only() {
+    let a = scratch("seed-a");
+    let b = scratch("seed-b");
+    let f = fixture("online_learning.ron");
+    assert!(
+        whiten(&["run", &f, "--out", a.to_str().unwrap(), "--seed", "11"])
+            .status
+            .success()
+    );
+    assert!(
+        whiten(&["run", &f, "--out", b.to_str().unwrap(), "--seed", "12"])
+            .status
+            .success()
+    );
+    let read = |d: &Path| std::fs::read(d.join("online_learning/trajectories.csv")).unwrap();
+    assert_ne!(read(&a), read(&b));
+    let cfg = std::fs::read_to_string(a.join("online_learning/config.ron")).unwrap();
+    assert!(cfg.contains("seed: 11"), "{cfg}");
+    let _ = std::fs::remove_dir_all(&a);
+    let _ = std::fs::remove_dir_all(&b);
+}

@@ -1,1 +1,69 @@
-//! placeholder
+//! Snapshot tests: every experiment kind runs on a reduced-size fixture (`tests/fixtures/`)
+//! and its summary (rounded to 6 significant digits) is compared with the committed insta
+//! snapshot. Under `CI=true` nothing is written and a mismatch fails; locally, review changes
+//! with `cargo insta review`.
+//!
+//! Also checks that every kind has a fixture and that every file in `experiments/` loads and
+//! passes its parameter check.
+
+use std::path::{Path, PathBuf};
+
+use whiten_experiments::{Registry, RunContext, load_file};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(kind: &str) -> PathBuf {
+    root().join("tests/fixtures").join(format!("{kind}.ron"))
+}
+
+fn summary_of(kind: &str) -> serde_json::Value {
+    let registry = Registry::builtin();
+    let loaded = load_file(&fixture(kind), &registry).expect("fixture loads");
+    let ctx = RunContext::new(&loaded.name, loaded.seed).without_progress();
+    loaded
+        .experiment
+        .run(&ctx)
+        .expect("fixture runs")
+        .summary_json()
+}
+
+#[test]
+fn every_kind_has_a_fixture() {
+    for kind in Registry::builtin().names() {
+        assert!(
+            fixture(&kind).exists(),
+            "no snapshot fixture tests/fixtures/{kind}.ron"
+        );
+    }
+}
+
+#[test]
+fn every_experiment_file_loads() {
+    let registry = Registry::builtin();
+    let dir = root().join("experiments");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ron") {
+            load_file(&path, &registry).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= registry.names().len(),
+        "every kind should have a file in experiments/"
+    );
+}
+
+macro_rules! snapshot_test {
+    ($($kind:ident),* $(,)?) => {$(
+        #[test]
+        fn $kind() {
+            insta::assert_json_snapshot!(stringify!($kind), summary_of(stringify!($kind)));
+        }
+    )*};
+}
+
+snapshot_test!(offline_learning, online_learning, adaptation);

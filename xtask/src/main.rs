@@ -1,2 +1,414 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: project automation for the whiten workspace.
+//!
+//! ```text
+//! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N]
+//! ```
+//!
+//! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
+//! `experiments/` (or those whose file stem is named), writes `results/<name>/` and
+//! `results/REPORT.md` (each paper claim, the measured number, pass or fail, the figure).
+//! `--check` compares each `summary.json` with its committed snapshot in
+//! `experiments/snapshots/` and fails with the command that updates them (`--bless`).
+
+// A command-line program: printing progress and results is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "whiten project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run the experiments of both papers and write results/ with REPORT.md.
+    Reproduce {
+        /// Experiment file stems to run (default: every file in experiments/).
+        names: Vec<String>,
+        /// Output folder.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Compare every summary with its snapshot in experiments/snapshots/.
+        #[arg(long, conflicts_with = "bless")]
+        check: bool,
+        /// Write the summaries as the new snapshots.
+        #[arg(long)]
+        bless: bool,
+        /// Worker threads for the runs (results do not depend on it).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Cargo profile to build the binary with (CI reuses its test build with `dev`).
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Task::Reproduce {
+            names,
+            out,
+            check,
+            bless,
+            threads,
+            profile,
+        } => reproduce(&names, &out, check, bless, threads, &profile),
+    }
+}
+
+fn reproduce(
+    names: &[String],
+    out: &Path,
+    check: bool,
+    bless: bool,
+    threads: Option<usize>,
+    profile: &str,
+) -> Result<()> {
+    let root = root();
+    let files = experiment_files(&root.join("experiments"), names)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: building whiten (release)");
+    let status = Command::new(&cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            "whiten-cli",
+            "--bin",
+            "whiten",
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building the whiten binary failed");
+    }
+    let exe = target_dir(&root)
+        .join("release")
+        .join(format!("whiten{}", std::env::consts::EXE_SUFFIX));
+    let out = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(out)
+    };
+    eprintln!(
+        "xtask: running {} experiment file(s) into {}",
+        files.len(),
+        out.display()
+    );
+    let start = std::time::Instant::now();
+    let mut cmd = Command::new(&exe);
+    cmd.current_dir(&root)
+        .arg("run")
+        .args(&files)
+        .arg("--out")
+        .arg(&out);
+    if let Some(t) = threads {
+        cmd.arg("--threads").arg(t.to_string());
+    }
+    let run_ok = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", exe.display()))?
+        .success();
+    eprintln!(
+        "xtask: experiments took {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+
+    let mut experiments = Vec::new();
+    for f in &files {
+        let name = experiment_name(f)?;
+        let summary = out.join(&name).join("summary.json");
+        let value = fs::read_to_string(&summary)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+        experiments.push((name, f.clone(), value));
+    }
+    let report = render_report(&experiments, &out);
+    let report_path = out.join("REPORT.md");
+    write_atomic(&report_path, &report)?;
+    let (pass, fail) = count_claims(&experiments);
+    println!(
+        "xtask: wrote {} ({pass} claims pass, {fail} fail)",
+        report_path.display()
+    );
+
+    let snapshots = root.join("experiments").join("snapshots");
+    if bless {
+        fs::create_dir_all(&snapshots)?;
+        for (name, _, value) in &experiments {
+            if let Some(v) = value {
+                write_atomic(
+                    &snapshots.join(format!("{name}.json")),
+                    &format!("{}\n", serde_json::to_string_pretty(v)?),
+                )?;
+            }
+        }
+        println!("xtask: snapshots written to {}", snapshots.display());
+    }
+    if !run_ok {
+        bail!("some experiments failed (see the errors above); their folders were not written");
+    }
+    if check {
+        let mut stale = Vec::new();
+        for (name, _, value) in &experiments {
+            let path = snapshots.join(format!("{name}.json"));
+            let expected = fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+            match (expected, value) {
+                (Some(e), Some(v)) if &e == v => {}
+                (None, _) => stale.push(format!("{name}: no snapshot at {}", path.display())),
+                (Some(e), Some(v)) => stale.push(format!(
+                    "{name}: summary differs from its snapshot:\n{}",
+                    diff(&e, v)
+                )),
+                (Some(_), None) => stale.push(format!("{name}: no summary was produced")),
+            }
+        }
+        if !stale.is_empty() {
+            for s in &stale {
+                eprintln!("xtask: {s}");
+            }
+            bail!(
+                "{} summar{} differ from the snapshots; if the change is intended, update them with:\n    cargo xtask reproduce --bless",
+                stale.len(),
+                if stale.len() == 1 { "y" } else { "ies" }
+            );
+        }
+        println!(
+            "xtask: all {} summaries match their snapshots",
+            experiments.len()
+        );
+    }
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn experiment_files(dir: &Path, names: &[String]) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    files.sort();
+    if names.is_empty() {
+        return Ok(files);
+    }
+    let mut chosen = Vec::new();
+    for n in names {
+        let f = files
+            .iter()
+            .find(|f| f.file_stem().is_some_and(|s| s == n.as_str()))
+            .with_context(|| {
+                let known: Vec<String> = files
+                    .iter()
+                    .filter_map(|f| f.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .collect();
+                format!(
+                    "no experiment file `{n}.ron` in {}; known: {}",
+                    dir.display(),
+                    known.join(", ")
+                )
+            })?;
+        chosen.push(f.clone());
+    }
+    Ok(chosen)
+}
+
+/// The `name` field of an experiment file (its output folder); the file stem if unreadable.
+fn experiment_name(file: &Path) -> Result<String> {
+    let text =
+        fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("name:"))
+        .and_then(|v| {
+            v.trim()
+                .trim_end_matches(',')
+                .trim()
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .map(str::to_owned)
+        })
+        .unwrap_or(stem))
+}
+
+fn count_claims(experiments: &[(String, PathBuf, Option<Value>)]) -> (usize, usize) {
+    let mut pass = 0;
+    let mut fail = 0;
+    for (_, _, v) in experiments {
+        for c in v
+            .as_ref()
+            .and_then(|v| v["claims"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            if c["pass"].as_bool() == Some(true) {
+                pass += 1;
+            } else {
+                fail += 1;
+            }
+        }
+    }
+    (pass, fail)
+}
+
+fn render_report(experiments: &[(String, PathBuf, Option<Value>)], out: &Path) -> String {
+    let mut s = String::from("# whiten: reproduction report\n\n");
+    s.push_str("Generated by `cargo xtask reproduce`. Each row is a claim of one of the papers, the value\n");
+    s.push_str("it predicts, what this run measured, and whether the measurement supports it.\n\n");
+    for paper in [1u64, 2] {
+        let title = if paper == 1 {
+            "Paper 1: Interneurons accelerate learning dynamics (linear whitening networks)"
+        } else {
+            "Paper 2: Shaping the distribution of neural responses with interneurons"
+        };
+        let mut rows = Vec::new();
+        for (name, _, v) in experiments {
+            for c in v
+                .as_ref()
+                .and_then(|v| v["claims"].as_array())
+                .into_iter()
+                .flatten()
+            {
+                if c["paper"].as_u64() != Some(paper) {
+                    continue;
+                }
+                let fig = c["figure"]
+                    .as_str()
+                    .map_or(String::new(), |f| format!("[{f}]({name}/{f}.png)"));
+                rows.push(format!(
+                    "| {} | {} | {} | {} | {} | {} |",
+                    cell(&c["statement"]),
+                    cell(&c["expected"]),
+                    cell(&c["measured"]),
+                    if c["pass"].as_bool() == Some(true) {
+                        "pass"
+                    } else {
+                        "**FAIL**"
+                    },
+                    fig,
+                    name
+                ));
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("## {title}\n\n| claim | expected | measured | result | figure | experiment |\n|---|---|---|---|---|---|\n"));
+        for r in rows {
+            s.push_str(&r);
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    s.push_str("## Experiments\n\n");
+    for (name, file, v) in experiments {
+        let status = if v.is_some() {
+            "ok"
+        } else {
+            "**failed** (no outputs)"
+        };
+        s.push_str(&format!("* `{name}` from `{}`: {status}", rel(file)));
+        if v.is_some() {
+            let mut figs: Vec<String> = fs::read_dir(out.join(name))
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".png"))
+                .collect();
+            figs.sort();
+            let links: Vec<String> = figs.iter().map(|f| format!("[{f}]({name}/{f})")).collect();
+            s.push_str(&format!("; figures: {}", links.join(", ")));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root()).unwrap_or(p).display().to_string()
+}
+
+fn cell(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or("")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+}
+
+/// A short description of where two summaries differ.
+fn diff(expected: &Value, actual: &Value) -> String {
+    let mut lines = Vec::new();
+    diff_into("", expected, actual, &mut lines);
+    lines.truncate(20);
+    lines.join("\n")
+}
+
+fn diff_into(path: &str, e: &Value, a: &Value, out: &mut Vec<String>) {
+    match (e, a) {
+        (Value::Object(eo), Value::Object(ao)) => {
+            for (k, ev) in eo {
+                match ao.get(k) {
+                    Some(av) => diff_into(&format!("{path}/{k}"), ev, av, out),
+                    None => out.push(format!("    {path}/{k}: missing (snapshot {ev})")),
+                }
+            }
+            for k in ao.keys().filter(|k| !eo.contains_key(*k)) {
+                out.push(format!("    {path}/{k}: new key"));
+            }
+        }
+        (Value::Array(ea), Value::Array(aa)) if ea.len() == aa.len() => {
+            for (i, (ev, av)) in ea.iter().zip(aa).enumerate() {
+                diff_into(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
+        _ if e != a => out.push(format!("    {path}: snapshot {e}, now {a}")),
+        _ => {}
+    }
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

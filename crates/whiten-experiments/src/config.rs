@@ -99,11 +99,24 @@ pub fn load_file(path: &Path, registry: &Registry) -> Result<Loaded> {
 
 /// Parses and checks experiment text; `path` is used in error messages.
 pub fn load_str(source: &str, path: &Path, registry: &Registry) -> Result<Loaded> {
-    let syntax = |e: ron::error::SpannedError| ExperimentError::Syntax {
-        path: path.to_path_buf(),
-        line: e.span.start.line,
-        column: e.span.start.col,
-        message: describe_ron_error(&e.code),
+    let syntax = |e: ron::error::SpannedError| {
+        let (line, column) = (e.span.start.line, e.span.start.col);
+        let mut message = describe_ron_error(&e.code);
+        let named = matches!(
+            e.code,
+            ron::Error::NoSuchStructField { .. }
+                | ron::Error::MissingStructField { .. }
+                | ron::Error::DuplicateStructField { .. }
+        );
+        if !named && let Some(field) = field_before(source, offset_of(source, (line, column))) {
+            message.push_str(&format!(" (in or after field `{field}`)"));
+        }
+        ExperimentError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     };
     let peek: Peek = ron::Options::default().from_str(source).map_err(syntax)?;
     let Some(kind) = registry.get(&peek.kind) else {
@@ -242,6 +255,19 @@ pub fn locate_field(source: &str, field: &str, from: Option<usize>) -> Option<(u
     None
 }
 
+/// The last `field:` that starts before byte `offset` (for syntax errors: where the parser
+/// was when it failed).
+fn field_before(source: &str, offset: usize) -> Option<String> {
+    let head = &source[..offset.min(source.len())];
+    let colon = head.rfind(':')?;
+    let before = head[..colon].trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let name = &before[start..];
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then(|| name.to_owned())
+}
+
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -260,6 +286,15 @@ mod tests {
             locate_field(src, "k", Some(offset_of(src, p))),
             Some((5, 12))
         );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_field_before_them() {
+        assert_eq!(
+            field_before("(a: 1, eta: 0.1 thr", 16).as_deref(),
+            Some("eta")
+        );
+        assert_eq!(field_before("(", 1), None);
     }
 
     #[test]
