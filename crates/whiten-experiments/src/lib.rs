@@ -30,5 +30,5 @@ pub use context::RunContext;
 pub use error::{ExperimentError, ParamError, Result};
 pub use experiment::{DescribedParam, Experiment, Kind, ParamDoc, Registry, Runnable, param};
 pub use output::{Cell, Claim, Outputs, Table};
-pub use plot::{Axis, Figure, Panel, Scale, Series, Style};
+pub use plot::{Axis, Figure, Legend, Panel, Raster, Scale, Series, Style};
 pub use runner::{Completed, RunOptions, run_one};

@@ -246,6 +246,20 @@ pub struct Raster {
     pub hi: f64,
 }
 
+/// Corner of the plotting area that holds the legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Upper right (default).
+    #[default]
+    UpperRight,
+    /// Upper left.
+    UpperLeft,
+    /// Lower left.
+    LowerLeft,
+    /// Lower right.
+    LowerRight,
+}
+
 /// One panel: axes, series, an optional image and text notes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Panel {
@@ -261,8 +275,8 @@ pub struct Panel {
     pub notes: Vec<String>,
     /// An image drawn under the series.
     pub raster: Option<Raster>,
-    /// Draw the legend in the lower left instead of the upper right.
-    pub legend_lower_left: bool,
+    /// Where the legend goes.
+    pub legend: Legend,
 }
 
 impl Panel {
@@ -279,6 +293,12 @@ impl Panel {
     /// Adds a series.
     pub fn with(mut self, series: Series) -> Self {
         self.series.push(series);
+        self
+    }
+
+    /// Places the legend.
+    pub fn legend_at(mut self, legend: Legend) -> Self {
+        self.legend = legend;
         self
     }
 
@@ -403,6 +423,12 @@ impl Panel {
                         anno.label(label.as_str()).legend(move |(x, y)| {
                             Circle::new((x + 10, y), 3, ShapeStyle::from(&color).filled())
                         });
+                    } else if s.style == Style::Dashed {
+                        anno.label(label.as_str()).legend(move |(x, y)| {
+                            EmptyElement::at((x, y))
+                                + PathElement::new(vec![(0, 0), (7, 0)], style)
+                                + PathElement::new(vec![(12, 0), (20, 0)], style)
+                        });
                     } else {
                         anno.label(label.as_str()).legend(move |(x, y)| {
                             PathElement::new(vec![(x, y), (x + 20, y)], style)
@@ -424,10 +450,11 @@ impl Panel {
         if any_label {
             chart
                 .configure_series_labels()
-                .position(if self.legend_lower_left {
-                    SeriesLabelPosition::LowerLeft
-                } else {
-                    SeriesLabelPosition::UpperRight
+                .position(match self.legend {
+                    Legend::UpperRight => SeriesLabelPosition::UpperRight,
+                    Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+                    Legend::LowerRight => SeriesLabelPosition::LowerRight,
                 })
                 .label_font((FONT, 13))
                 .background_style(WHITE.mix(0.85))
@@ -460,6 +487,59 @@ fn split_segments(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     }
     if !cur.is_empty() {
         out.push(cur);
+    }
+    out
+}
+
+/// Contour lines of a function sampled on a regular grid, by marching squares.
+///
+/// `values` is row-major with `ny` rows (y increasing with the row) and `nx` columns, sampled
+/// at `x0 + i dx`, `y0 + j dy`. Returns the line pieces at `level` as one point list with NaN
+/// separators, ready for a [`Series`].
+pub fn contour(
+    values: &[f64],
+    nx: usize,
+    ny: usize,
+    (x0, dx): (f64, f64),
+    (y0, dy): (f64, f64),
+    level: f64,
+) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let at = |i: usize, j: usize| values[j * nx + i];
+    // Linear interpolation of the crossing between two grid corners.
+    let cross = |(xa, ya, va): (f64, f64, f64), (xb, yb, vb): (f64, f64, f64)| {
+        let t = if vb == va {
+            0.5
+        } else {
+            (level - va) / (vb - va)
+        };
+        (xa + t * (xb - xa), ya + t * (yb - ya))
+    };
+    for j in 0..ny.saturating_sub(1) {
+        for i in 0..nx.saturating_sub(1) {
+            let (xa, xb) = (x0 + i as f64 * dx, x0 + (i + 1) as f64 * dx);
+            let (ya, yb) = (y0 + j as f64 * dy, y0 + (j + 1) as f64 * dy);
+            // Corners counter-clockwise from the lower left.
+            let c = [
+                (xa, ya, at(i, j)),
+                (xb, ya, at(i + 1, j)),
+                (xb, yb, at(i + 1, j + 1)),
+                (xa, yb, at(i, j + 1)),
+            ];
+            let mut pts = Vec::with_capacity(4);
+            for e in 0..4 {
+                let (p, q) = (c[e], c[(e + 1) % 4]);
+                if (p.2 >= level) != (q.2 >= level) {
+                    pts.push(cross(p, q));
+                }
+            }
+            // Two crossings: one piece; four (a saddle): two pieces, paired around the cell.
+            for pair in pts.chunks_exact(2) {
+                out.push(pair[0]);
+                out.push(pair[1]);
+                out.push((f64::NAN, f64::NAN));
+            }
+        }
     }
     out
 }
@@ -534,6 +614,28 @@ mod tests {
         assert_eq!(format_tick(0.25), "0.25");
         assert_eq!(format_tick(1e-6), "1e-6");
         assert_eq!(tick_label(2.0, Scale::Log), "100");
+    }
+
+    #[test]
+    fn contour_of_a_cone_is_a_circle() {
+        // f(x, y) = sqrt(x^2 + y^2) on [-2, 2]^2: the level-1 contour is the unit circle.
+        let n = 81;
+        let h = 4.0 / (n - 1) as f64;
+        let v: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k % n, k / n);
+                let (x, y) = (-2.0 + i as f64 * h, -2.0 + j as f64 * h);
+                (x * x + y * y).sqrt()
+            })
+            .collect();
+        let pts = contour(&v, n, n, (-2.0, h), (-2.0, h), 1.0);
+        let finite: Vec<_> = pts.iter().filter(|p| p.0.is_finite()).collect();
+        assert!(finite.len() > 50);
+        for p in finite {
+            let r = (p.0 * p.0 + p.1 * p.1).sqrt();
+            // Linear interpolation of a cone across a cell of width h errs by O(h^2).
+            assert!((r - 1.0).abs() < h * h, "r = {r}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table};
-use crate::plot::{Axis, Figure, Panel, Series, Style};
+use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 
 /// Parameters of `offline_learning`. The defaults are the spec's reference case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,7 +296,7 @@ impl Experiment for OfflineLearning {
                 .styled(Style::Dashed)
                 .colored(6),
             );
-            p.legend_lower_left = true;
+            p.legend = Legend::LowerLeft;
             panels.push(p);
         }
         out.figure(Figure::grid(
@@ -334,7 +334,7 @@ impl Experiment for OfflineLearning {
                 );
             }
         }
-        p.legend_lower_left = false;
+        p.legend = Legend::LowerRight;
         out.figure(Figure::single(
             "offline_iterations",
             "Offline learning: iterations to threshold against initial scale",
