@@ -66,4 +66,11 @@ macro_rules! snapshot_test {
     )*};
 }
 
-snapshot_test!(offline_learning, online_learning, adaptation);
+snapshot_test!(
+    offline_learning,
+    online_learning,
+    adaptation,
+    scalar_flows,
+    convergence_time,
+    discrete_vs_flow,
+);

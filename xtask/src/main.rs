@@ -93,12 +93,13 @@ fn reproduce(
     let root = root();
     let files = experiment_files(&root.join("experiments"), names)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: building whiten (release)");
+    eprintln!("xtask: building whiten ({profile} profile)");
     let status = Command::new(&cargo)
         .current_dir(&root)
         .args([
             "build",
-            "--release",
+            "--profile",
+            profile,
             "--quiet",
             "--package",
             "whiten-cli",
@@ -110,8 +111,10 @@ fn reproduce(
     if !status.success() {
         bail!("building the whiten binary failed");
     }
+    // Cargo's `dev` profile builds into target/debug.
+    let folder = if profile == "dev" { "debug" } else { profile };
     let exe = target_dir(&root)
-        .join("release")
+        .join(folder)
         .join(format!("whiten{}", std::env::consts::EXE_SUFFIX));
     let out = if out.is_absolute() {
         out.to_path_buf()

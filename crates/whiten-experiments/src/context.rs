@@ -112,6 +112,19 @@ impl RunContext {
         }
     }
 
+    /// Wraps an integrator error with this experiment's name and what was integrated.
+    pub fn integration(
+        &self,
+        at: impl Into<String>,
+        source: whiten_ode::OdeError,
+    ) -> ExperimentError {
+        ExperimentError::Integration {
+            experiment: self.name.clone(),
+            at: at.into(),
+            source,
+        }
+    }
+
     /// A run failure that is not a model error.
     pub fn failure(&self, message: impl Into<String>) -> ExperimentError {
         ExperimentError::Run {

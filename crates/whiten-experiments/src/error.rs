@@ -87,6 +87,17 @@ pub enum ExperimentError {
         /// The model's error.
         source: CoreError,
     },
+    /// An integration of a gradient flow failed (step-size underflow, too many steps, a
+    /// non-finite state), at the time the error carries.
+    #[error("experiment `{experiment}` failed integrating {at}: {source}")]
+    Integration {
+        /// The experiment's name.
+        experiment: String,
+        /// Which flow, from where.
+        at: String,
+        /// The integrator's error.
+        source: whiten_ode::OdeError,
+    },
     /// A failure inside a run that is not a model error.
     #[error("experiment `{experiment}` failed: {message}")]
     Run {

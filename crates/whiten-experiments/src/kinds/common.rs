@@ -168,3 +168,80 @@ pub fn initial_networks<R: Rng + ?Sized>(
 pub fn scale_key(c: f64) -> String {
     crate::output::format_float(c)
 }
+
+/// Integrator settings of the flow experiments, as written in RON:
+/// `ode: (method: "dopri5", rtol: 1e-8, atol: 1e-10, max_steps: 1000000)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OdeSettings {
+    /// Method name: dopri5, tsit5, bs32, rosenbrock23 (see `whiten_ode::Method`).
+    pub method: String,
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Largest number of step attempts.
+    pub max_steps: usize,
+}
+
+impl Default for OdeSettings {
+    fn default() -> Self {
+        Self {
+            method: "dopri5".into(),
+            rtol: 1e-8,
+            atol: 1e-10,
+            max_steps: 1_000_000,
+        }
+    }
+}
+
+impl OdeSettings {
+    /// Refuses unknown methods and non-positive tolerances.
+    pub fn check(&self, field: &str) -> Result<(), ParamError> {
+        self.method.parse::<whiten_ode::Method>().map_err(|_| {
+            ParamError::new(
+                format!("{field}.method"),
+                format!(
+                    "unknown method {:?}; known: {}",
+                    self.method,
+                    whiten_ode::Method::ALL
+                        .iter()
+                        .map(|m| m.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        ensure_positive(self.rtol, &format!("{field}.rtol"))?;
+        ensure_positive(self.atol, &format!("{field}.atol"))?;
+        ensure(self.max_steps >= 1, &format!("{field}.max_steps"), || {
+            "must be at least 1".into()
+        })
+    }
+
+    /// The checked method.
+    pub fn method(&self) -> whiten_ode::Method {
+        self.method.parse().unwrap_or(whiten_ode::Method::Dopri5)
+    }
+
+    /// Integrator options with these tolerances.
+    pub fn options(&self) -> whiten_ode::Options {
+        whiten_ode::Options {
+            rtol: self.rtol,
+            atol: self.atol,
+            max_steps: self.max_steps,
+            ..whiten_ode::Options::default()
+        }
+    }
+}
+
+/// Least-squares slope and intercept of `y` against `x`.
+pub fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    let slope = sxy / sxx;
+    (slope, my - slope * mx)
+}
