@@ -74,11 +74,20 @@ struct Envelope<P> {
     params: P,
 }
 
+/// The RON dialect of experiment files: `images: "dir"` for `Some("dir")`
+/// (`implicit_some`) and `Robust(batch: 100)` for `Robust((batch: 100))`
+/// (`unwrap_variant_newtypes`).
+fn ron_options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
 /// Parses `source` as an experiment of kind `E` (second stage).
 pub(crate) fn parse_envelope<E: Experiment>(
     source: &str,
 ) -> std::result::Result<Parsed, ron::error::SpannedError> {
-    let env: Envelope<E> = ron::Options::default().from_str(source)?;
+    let env: Envelope<E> = ron_options().from_str(source)?;
     let check = env.params.check();
     Ok(Parsed {
         name: env.name,
@@ -118,7 +127,7 @@ pub fn load_str(source: &str, path: &Path, registry: &Registry) -> Result<Loaded
             message,
         }
     };
-    let peek: Peek = ron::Options::default().from_str(source).map_err(syntax)?;
+    let peek: Peek = ron_options().from_str(source).map_err(syntax)?;
     let Some(kind) = registry.get(&peek.kind) else {
         let (line, column) = locate_field(source, "kind", None).unwrap_or((1, 1));
         return Err(ExperimentError::UnknownKind {
