@@ -10,6 +10,7 @@
 //!   results in task order, progress bars.
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
 //!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`.
+//! * [`images`]: image files (Sun raster, PNG, PGM) read as greyscale in [0, 1].
 //! * [`kinds`]: the experiments that reproduce the papers.
 //!
 //! Adding an experiment: write a parameter struct deriving `Serialize`, `Deserialize` and
@@ -20,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod experiment;
+pub mod images;
 pub mod kinds;
 pub mod output;
 pub mod plot;

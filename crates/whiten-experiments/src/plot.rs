@@ -374,18 +374,19 @@ impl Panel {
             .map_err(|e| e.to_string())?;
 
         if let Some(r) = &self.raster {
-            let span = (r.hi - r.lo).max(1e-300);
-            let (w, h) = (r.width as f64, r.height as f64);
-            let cells = (0..r.height).flat_map(|i| (0..r.width).map(move |j| (i, j)));
+            let cells = raster_runs(r, RASTER_CELLS);
+            let (cw, ch) = (
+                r.width.div_ceil(RASTER_CELLS.min(r.width).max(1)),
+                r.height.div_ceil(RASTER_CELLS.min(r.height).max(1)),
+            );
+            let (w, h) = (r.width.div_ceil(cw) as f64, r.height.div_ceil(ch) as f64);
             chart
-                .draw_series(cells.map(|(i, j)| {
-                    let v = ((r.values[i * r.width + j] - r.lo) / span).clamp(0.0, 1.0);
-                    let g = (v * 255.0).round() as u8;
+                .draw_series(cells.into_iter().map(|(row, c0, c1, g)| {
                     // Row 0 is the top of the image.
-                    let xa = x0 + (x1 - x0) * j as f64 / w;
-                    let xb = x0 + (x1 - x0) * (j + 1) as f64 / w;
-                    let ya = y1 - (y1 - y0) * i as f64 / h;
-                    let yb = y1 - (y1 - y0) * (i + 1) as f64 / h;
+                    let xa = x0 + (x1 - x0) * c0 as f64 / w;
+                    let xb = x0 + (x1 - x0) * c1 as f64 / w;
+                    let ya = y1 - (y1 - y0) * row as f64 / h;
+                    let yb = y1 - (y1 - y0) * (row + 1) as f64 / h;
                     Rectangle::new([(xa, ya), (xb, yb)], RGBColor(g, g, g).filled())
                 }))
                 .map_err(|e| e.to_string())?;
@@ -462,17 +463,54 @@ impl Panel {
                 .draw()
                 .map_err(|e| e.to_string())?;
         }
+        let (px, py) = chart.plotting_area().get_base_pixel();
+        let (ax, ay) = area.get_base_pixel();
         for (i, note) in self.notes.iter().enumerate() {
-            let (px, py) = chart.plotting_area().get_base_pixel();
             area.draw(&Text::new(
                 note.clone(),
-                (px + 8, py + 8 + 17 * i as i32),
+                (px - ax + 8, py - ay + 8 + 17 * i as i32),
                 (FONT, 14).into_font().color(&BLACK),
             ))
             .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
+}
+
+/// Largest number of raster cells drawn along each side (images are block-averaged down to
+/// it), so that SVG files stay small.
+const RASTER_CELLS: usize = 128;
+
+/// The raster block-averaged to at most `cells` per side, grey levels quantised to 64 steps,
+/// as horizontal runs `(row, first column, end column, grey)` of equal grey.
+fn raster_runs(r: &Raster, cells: usize) -> Vec<(usize, usize, usize, u8)> {
+    let cw = r.width.div_ceil(cells.min(r.width).max(1));
+    let ch = r.height.div_ceil(cells.min(r.height).max(1));
+    let (nw, nh) = (r.width.div_ceil(cw), r.height.div_ceil(ch));
+    let span = (r.hi - r.lo).max(1e-300);
+    let mut runs = Vec::new();
+    for bi in 0..nh {
+        let mut row: Vec<u8> = Vec::with_capacity(nw);
+        for bj in 0..nw {
+            let (mut sum, mut count) = (0.0, 0usize);
+            for i in bi * ch..((bi + 1) * ch).min(r.height) {
+                for j in bj * cw..((bj + 1) * cw).min(r.width) {
+                    sum += r.values[i * r.width + j];
+                    count += 1;
+                }
+            }
+            let v = ((sum / count as f64 - r.lo) / span).clamp(0.0, 1.0);
+            row.push(((v * 63.0).round() * 255.0 / 63.0).round() as u8);
+        }
+        let mut start = 0;
+        for j in 1..=nw {
+            if j == nw || row[j] != row[start] {
+                runs.push((bi, start, j, row[start]));
+                start = j;
+            }
+        }
+    }
+    runs
 }
 
 fn split_segments(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
@@ -636,6 +674,35 @@ mod tests {
             // Linear interpolation of a cone across a cell of width h errs by O(h^2).
             assert!((r - 1.0).abs() < h * h, "r = {r}");
         }
+    }
+
+    #[test]
+    fn rasters_are_averaged_and_run_length_coded() {
+        // 4 x 4 image, left half black, right half white, drawn with 2 cells per side.
+        let values = (0..16).map(|k| if k % 4 < 2 { 0.0 } else { 1.0 }).collect();
+        let r = Raster {
+            width: 4,
+            height: 4,
+            values,
+            lo: 0.0,
+            hi: 1.0,
+        };
+        let runs = raster_runs(&r, 2);
+        assert_eq!(
+            runs,
+            vec![(0, 0, 1, 0), (0, 1, 2, 255), (1, 0, 1, 0), (1, 1, 2, 255)]
+        );
+        // A uniform image is one run per row.
+        let r = Raster {
+            width: 300,
+            height: 300,
+            values: vec![0.5; 90_000],
+            lo: 0.0,
+            hi: 1.0,
+        };
+        let runs = raster_runs(&r, 128);
+        assert_eq!(runs.len(), 100);
+        assert!(runs.iter().all(|&(_, a, b, _)| a == 0 && b == 100));
     }
 
     #[test]

@@ -4,9 +4,13 @@ pub mod adaptation;
 pub mod common;
 pub mod convergence_time;
 pub mod discrete_vs_flow;
+pub mod gaussianize_1d;
+pub mod mi_vs_offset;
 pub mod offline_learning;
 pub mod online;
 pub mod online_learning;
+pub mod pairs_2d;
+pub mod paper2;
 pub mod scalar_flows;
 
 use crate::experiment::Registry;
@@ -16,7 +20,10 @@ pub fn register_all(r: &mut Registry) {
     r.register::<adaptation::Adaptation>();
     r.register::<convergence_time::ConvergenceTime>();
     r.register::<discrete_vs_flow::DiscreteVsFlow>();
+    r.register::<gaussianize_1d::Gaussianize1d>();
+    r.register::<mi_vs_offset::MiVsOffset>();
     r.register::<offline_learning::OfflineLearning>();
     r.register::<online_learning::OnlineLearning>();
+    r.register::<pairs_2d::Pairs2d>();
     r.register::<scalar_flows::ScalarFlows>();
 }

@@ -1,0 +1,519 @@
+//! Shared pieces of paper 2's experiments: where the images come from (generated dead-leaves
+//! images by default, or a file or folder of real images), the band signals cut from them, and
+//! how the circuit learns (the authors' reference schedule or the robust one).
+
+use std::path::Path;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use whiten_core::circuit::{
+    Circuit, LearningRates, RobustSchedule, Schedule, TrainReport, Trainer,
+};
+use whiten_core::signal::{DeadLeavesParams, Image, Pyramid, dead_leaves};
+
+use super::common::{ensure, ensure_positive};
+use crate::context::RunContext;
+use crate::error::{ParamError, Result};
+use crate::images::{list_images, read_image};
+
+/// Where the images come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageSource {
+    /// A file or a folder of images (Sun raster, PNG, PGM); `None`: generated dead-leaves
+    /// images. Relative paths are relative to the working directory.
+    pub images: Option<String>,
+    /// How many dead-leaves images to generate when `images` is `None`.
+    pub generated: usize,
+    /// Side of the centre crop (pixels, even).
+    pub crop: usize,
+    /// Orientation of the pyramid band (0, 1 or 2; 0: vertical edges).
+    pub orientation: usize,
+}
+
+impl Default for ImageSource {
+    fn default() -> Self {
+        Self {
+            images: None,
+            generated: 1,
+            crop: 512,
+            orientation: 0,
+        }
+    }
+}
+
+impl ImageSource {
+    /// Refuses impossible settings.
+    pub fn check(&self) -> Result<(), ParamError> {
+        ensure(self.crop >= 8 && self.crop.is_multiple_of(2), "source.crop", || {
+            format!("must be even and at least 8 (got {})", self.crop)
+        })?;
+        ensure(self.orientation < 3, "source.orientation", || {
+            format!("must be 0, 1 or 2 (got {})", self.orientation)
+        })?;
+        if let Some(p) = &self.images {
+            ensure(!p.is_empty(), "source.images", || {
+                "must not be empty (omit it for generated images)".into()
+            })?;
+        } else {
+            ensure(self.generated >= 1, "source.generated", || {
+                "must be at least 1".into()
+            })?;
+        }
+        Ok(())
+    }
+
+    /// How many images there are.
+    pub fn count(&self, ctx: &RunContext) -> Result<usize> {
+        match &self.images {
+            None => Ok(self.generated),
+            Some(p) => Ok(list_images(Path::new(p))
+                .map_err(|e| ctx.failure(e.to_string()))?
+                .len()),
+        }
+    }
+
+    /// Loads (or generates) image `index`, centre-cropped, with `rng` for generation.
+    pub fn image<R: Rng>(
+        &self,
+        index: usize,
+        rng: &mut R,
+        ctx: &RunContext,
+    ) -> Result<(String, Image)> {
+        let (name, image) = match &self.images {
+            None => {
+                let params = DeadLeavesParams {
+                    width: self.crop,
+                    height: self.crop,
+                    ..DeadLeavesParams::default()
+                };
+                let img = dead_leaves(&params, rng)
+                    .map_err(|e| ctx.numerical("generating a dead-leaves image", e))?;
+                (format!("dead-leaves-{index}"), img)
+            }
+            Some(p) => {
+                let files = list_images(Path::new(p)).map_err(|e| ctx.failure(e.to_string()))?;
+                let file = files
+                    .get(index)
+                    .ok_or_else(|| ctx.failure(format!("no image {index} in {p}")))?;
+                let img = read_image(file).map_err(|e| ctx.failure(e.to_string()))?;
+                let name = file
+                    .file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+                (name, img)
+            }
+        };
+        if image.width < self.crop || image.height < self.crop {
+            return Err(ctx.failure(format!(
+                "image {name} is {} x {} pixels, smaller than the crop {} x {}",
+                image.width, image.height, self.crop, self.crop
+            )));
+        }
+        let cropped = image
+            .centre_crop(self.crop, self.crop)
+            .map_err(|e| ctx.numerical(format!("cropping {name}"), e))?;
+        Ok((name, cropped))
+    }
+
+    /// The pyramid band of `image` (same size, row-major).
+    pub fn band(&self, image: &Image, ctx: &RunContext) -> Result<Vec<f64>> {
+        let pyr = Pyramid::new(image.width, image.height)
+            .map_err(|e| ctx.numerical("pyramid set-up", e))?;
+        pyr.band(image, self.orientation)
+            .map_err(|e| ctx.numerical("pyramid band", e))
+    }
+}
+
+/// How the circuit learns. In RON: `Robust(batch: 100)` or
+/// `Reference(eta_g: 1e-3, eta_theta: 1e-4, eta_w: 0.0, iterations: 20000, batch: 10)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Learning {
+    /// The authors' fixed rates and fixed iteration count.
+    Reference(ReferenceSettings),
+    /// Normalised, decaying steps with a convergence test (see `whiten_core::circuit`).
+    Robust(RobustSettings),
+}
+
+/// The authors' schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReferenceSettings {
+    /// Gain rate.
+    pub eta_g: f64,
+    /// Activation-parameter rate.
+    pub eta_theta: f64,
+    /// Weight rate (0 in 1D).
+    pub eta_w: f64,
+    /// Iterations.
+    pub iterations: usize,
+    /// Samples per iteration.
+    pub batch: usize,
+}
+
+impl Default for ReferenceSettings {
+    fn default() -> Self {
+        let r = LearningRates::REFERENCE_1D;
+        Self {
+            eta_g: r.eta_g,
+            eta_theta: r.eta_theta,
+            eta_w: r.eta_w,
+            iterations: 20_000,
+            batch: 10,
+        }
+    }
+}
+
+/// The robust schedule's main settings (the rest keep their defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RobustSettings {
+    /// Initial step in ln g.
+    pub eta_g: f64,
+    /// Initial step in theta.
+    pub eta_theta: f64,
+    /// Initial Hebbian rate of W (2D; ignored in 1D).
+    pub eta_w: f64,
+    /// Samples per iteration.
+    pub batch: usize,
+    /// Convergence tolerance on the normalised constraint means.
+    pub tolerance: f64,
+    /// Iterations at most.
+    pub max_iterations: usize,
+}
+
+impl Default for RobustSettings {
+    fn default() -> Self {
+        let d = RobustSchedule::default();
+        Self {
+            eta_g: d.eta_g,
+            eta_theta: d.eta_theta,
+            eta_w: 1e-2,
+            batch: 100,
+            tolerance: d.tolerance,
+            max_iterations: d.max_iterations,
+        }
+    }
+}
+
+impl Learning {
+    /// Refuses impossible settings.
+    pub fn check(&self, field: &str) -> Result<(), ParamError> {
+        match self {
+            Learning::Reference(r) => {
+                ensure_positive(r.eta_g, &format!("{field}.eta_g"))?;
+                ensure(
+                    r.eta_theta >= 0.0 && r.eta_theta.is_finite(),
+                    &format!("{field}.eta_theta"),
+                    || format!("must be >= 0 and finite (got {})", r.eta_theta),
+                )?;
+                ensure(
+                    r.eta_w >= 0.0 && r.eta_w.is_finite(),
+                    &format!("{field}.eta_w"),
+                    || format!("must be >= 0 and finite (got {})", r.eta_w),
+                )?;
+                ensure(r.iterations >= 1, &format!("{field}.iterations"), || {
+                    "must be at least 1".into()
+                })?;
+                ensure(r.batch >= 1, &format!("{field}.batch"), || {
+                    "must be at least 1".into()
+                })
+            }
+            Learning::Robust(r) => {
+                ensure_positive(r.eta_g, &format!("{field}.eta_g"))?;
+                ensure_positive(r.eta_theta, &format!("{field}.eta_theta"))?;
+                ensure(
+                    r.eta_w >= 0.0 && r.eta_w.is_finite(),
+                    &format!("{field}.eta_w"),
+                    || format!("must be >= 0 and finite (got {})", r.eta_w),
+                )?;
+                ensure_positive(r.tolerance, &format!("{field}.tolerance"))?;
+                ensure(
+                    r.max_iterations >= 1,
+                    &format!("{field}.max_iterations"),
+                    || "must be at least 1".into(),
+                )?;
+                ensure(r.batch >= 1, &format!("{field}.batch"), || {
+                    "must be at least 1".into()
+                })
+            }
+        }
+    }
+
+    /// The trainer; `learn_w` is false in 1D (W = 1 stays fixed).
+    pub fn trainer(&self, learn_w: bool) -> Trainer {
+        match self {
+            Learning::Reference(r) => Trainer {
+                batch_size: r.batch,
+                schedule: Schedule::Reference {
+                    rates: LearningRates {
+                        eta_g: r.eta_g,
+                        eta_theta: r.eta_theta,
+                        eta_w: if learn_w { r.eta_w } else { 0.0 },
+                    },
+                    iterations: r.iterations,
+                },
+            },
+            Learning::Robust(r) => Trainer {
+                batch_size: r.batch,
+                schedule: Schedule::Robust(RobustSchedule {
+                    eta_g: r.eta_g,
+                    eta_theta: r.eta_theta,
+                    eta_w: if learn_w { r.eta_w } else { 0.0 },
+                    tolerance: r.tolerance,
+                    max_iterations: r.max_iterations,
+                    ..RobustSchedule::default()
+                }),
+            },
+        }
+    }
+
+    /// `"reference"` or `"robust"`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Learning::Reference(_) => "reference",
+            Learning::Robust(_) => "robust",
+        }
+    }
+}
+
+/// Trains a circuit with `n` neurons and `k` interneurons on `signal` (`n` x P, column-major:
+/// sample `p` is `signal[p*n..(p+1)*n]`), drawing batches without replacement from shuffled
+/// passes over the samples.
+pub fn train_on<R: Rng>(
+    circuit: &mut Circuit,
+    trainer: &Trainer,
+    signal: &[f64],
+    rng: &mut R,
+) -> whiten_core::Result<TrainReport> {
+    let n = circuit.n();
+    let count = signal.len() / n;
+    let mut order: Vec<usize> = (0..count).collect();
+    let mut next = count;
+    trainer.train(circuit, |batch: &mut [f64]| {
+        for slot in batch.chunks_exact_mut(n) {
+            if next == count {
+                shuffle(&mut order, rng);
+                next = 0;
+            }
+            let p = order[next];
+            next += 1;
+            slot.copy_from_slice(&signal[p * n..(p + 1) * n]);
+        }
+    })
+}
+
+/// Fisher-Yates shuffle with the given stream (explicit, so the order is fixed by the seed).
+fn shuffle<R: Rng>(v: &mut [usize], rng: &mut R) {
+    use rand::RngExt;
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+/// A circuit learned on 2D pairs, with its responses and their mutual information.
+pub struct PairRun {
+    /// Interneurons.
+    pub k: usize,
+    /// The learned circuit.
+    pub circuit: Circuit,
+    /// Responses to every pair.
+    pub responses: Vec<[f64; 2]>,
+    /// MI of the responses, every 10th pair (the authors' convention).
+    pub mi_every10: f64,
+    /// MI of the responses, all pairs.
+    pub mi_all: f64,
+    /// Learning iterations.
+    pub iterations: usize,
+    /// Whether the robust convergence test held at the end.
+    pub converged: bool,
+}
+
+/// Learns a `2 x k` circuit on `pairs` and measures the MI of its responses.
+pub fn learn_pairs<R: Rng>(
+    pairs: &[[f64; 2]],
+    k: usize,
+    learning: &Learning,
+    theta_init: f64,
+    rng: &mut R,
+    ctx: &RunContext,
+    what: &str,
+) -> Result<PairRun> {
+    let flat: Vec<f64> = pairs.iter().flat_map(|p| [p[0], p[1]]).collect();
+    let mut circuit = Circuit::reference_init(2, k, theta_init, rng)
+        .map_err(|e| ctx.numerical(format!("initialising {what}"), e))?;
+    let report = train_on(&mut circuit, &learning.trainer(true), &flat, rng)
+        .map_err(|e| ctx.numerical(format!("learning {what}"), e))?;
+    let mut out = vec![0.0; flat.len()];
+    circuit
+        .respond_batch(&flat, &mut out)
+        .map_err(|e| ctx.numerical(format!("responses of {what}"), e))?;
+    let responses: Vec<[f64; 2]> = out.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+    let (mi_every10, mi_all) = mi_pair(&responses, ctx, what)?;
+    Ok(PairRun {
+        k,
+        circuit,
+        responses,
+        mi_every10,
+        mi_all,
+        iterations: report.iterations,
+        converged: report.converged,
+    })
+}
+
+/// Binned MI (bin width 0.5, nats) on every 10th pair and on all pairs.
+pub fn mi_pair(pairs: &[[f64; 2]], ctx: &RunContext, what: &str) -> Result<(f64, f64)> {
+    use whiten_core::stats::{MI_BIN_WIDTH, mutual_information};
+    let mi = |stride| {
+        mutual_information(pairs, MI_BIN_WIDTH, stride)
+            .map_err(|e| ctx.numerical(format!("MI of {what}"), e))
+    };
+    Ok((mi(10)?, mi(1)?))
+}
+
+/// Raw and ZCA-whitened pairs of `band` at offset `d`, with their MI (every 10th, all).
+pub struct PairSignals {
+    /// Raw pairs (each coordinate at unit standard deviation).
+    pub raw: Vec<[f64; 2]>,
+    /// ZCA-whitened pairs.
+    pub zca: Vec<[f64; 2]>,
+    /// MI of the raw pairs (every 10th, all).
+    pub mi_raw: (f64, f64),
+    /// MI of the ZCA pairs (every 10th, all).
+    pub mi_zca: (f64, f64),
+}
+
+/// Cuts the pairs at offset `d` from a square `side x side` band.
+pub fn pair_signals(band: &[f64], side: usize, d: usize, ctx: &RunContext) -> Result<PairSignals> {
+    use whiten_core::signal::pairs_2d;
+    use whiten_core::stats::zca_pairs;
+    let raw = pairs_2d(band, side, side, d)
+        .map_err(|e| ctx.numerical(format!("pairs at offset {d}"), e))?;
+    let zca = zca_pairs(&raw, ZCA_CENTRED)
+        .map_err(|e| ctx.numerical(format!("ZCA of the pairs at offset {d}"), e))?;
+    let mi_raw = mi_pair(&raw, ctx, "raw pairs")?;
+    let mi_zca = mi_pair(&zca, ctx, "ZCA pairs")?;
+    Ok(PairSignals {
+        raw,
+        zca,
+        mi_raw,
+        mi_zca,
+    })
+}
+
+/// Whether ZCA subtracts the mean of the pairs (the band has mean ~0 either way).
+pub const ZCA_CENTRED: bool = false;
+
+/// A contour panel of a 2D point cloud: a smoothed histogram on `[-4, 4]^2` with contours at
+/// the levels of the standard Gaussian density at radii 0.625, 1.25 and 1.875 (the paper's
+/// levels), dashed circles of those radii for reference, and optional interneuron directions.
+pub fn density_panel(
+    title: String,
+    points: &[[f64; 2]],
+    directions: &[[f64; 2]],
+    note: String,
+) -> crate::plot::Panel {
+    use crate::plot::{Axis, Panel, Series, Style, contour};
+    const LIM: f64 = 4.0;
+    const BINS: usize = 80;
+    let h = 2.0 * LIM / BINS as f64;
+    let mut grid = vec![0.0; BINS * BINS];
+    for p in points {
+        let (i, j) = (((p[0] + LIM) / h).floor(), ((p[1] + LIM) / h).floor());
+        if (0.0..BINS as f64).contains(&i) && (0.0..BINS as f64).contains(&j) {
+            grid[j as usize * BINS + i as usize] += 1.0;
+        }
+    }
+    // Separable Gaussian smoothing, sigma = 1.5 bins, then normalise to a density.
+    let sigma = 1.5;
+    let kernel: Vec<f64> = (-5i32..=5)
+        .map(|o| (-(o * o) as f64 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let ksum: f64 = kernel.iter().sum();
+    let blur = |src: &[f64], horizontal: bool| -> Vec<f64> {
+        let mut dst = vec![0.0; src.len()];
+        for j in 0..BINS {
+            for i in 0..BINS {
+                let mut acc = 0.0;
+                for (o, w) in (-5i32..=5).zip(&kernel) {
+                    let (ii, jj) = if horizontal {
+                        (i as i32 + o, j as i32)
+                    } else {
+                        (i as i32, j as i32 + o)
+                    };
+                    if (0..BINS as i32).contains(&ii) && (0..BINS as i32).contains(&jj) {
+                        acc += w * src[jj as usize * BINS + ii as usize];
+                    }
+                }
+                dst[j * BINS + i] = acc / ksum;
+            }
+        }
+        dst
+    };
+    let smooth = blur(&blur(&grid, true), false);
+    let scale = 1.0 / (points.len() as f64 * h * h);
+    let dens: Vec<f64> = smooth.iter().map(|v| v * scale).collect();
+    let mut panel = Panel::new(
+        title,
+        Axis::linear("coefficient 1").with_range(-LIM, LIM),
+        Axis::linear("coefficient 2").with_range(-LIM, LIM),
+    );
+    for (li, r) in [0.625f64, 1.25, 1.875].into_iter().enumerate() {
+        let level = (-r * r / 2.0).exp() / (2.0 * std::f64::consts::PI);
+        let pts = contour(
+            &dens,
+            BINS,
+            BINS,
+            (-LIM + h / 2.0, h),
+            (-LIM + h / 2.0, h),
+            level,
+        );
+        let s = Series::line("density contours", pts).colored(li);
+        panel = panel.with(if li == 0 { s } else { s.unlabelled() });
+        let circle: Vec<(f64, f64)> = (0..=96)
+            .map(|t| {
+                let a = 2.0 * std::f64::consts::PI * t as f64 / 96.0;
+                (r * a.cos(), r * a.sin())
+            })
+            .collect();
+        let c = Series::line("N(0, I): radii 0.625, 1.25, 1.875", circle)
+            .styled(Style::Dashed)
+            .colored(6);
+        panel = panel.with(if li == 0 { c } else { c.unlabelled() });
+    }
+    for (di, w) in directions.iter().enumerate() {
+        let s = Series::line(
+            "interneuron directions w_i",
+            vec![(-LIM * w[0], -LIM * w[1]), (LIM * w[0], LIM * w[1])],
+        )
+        .styled(Style::Line)
+        .colored(4);
+        panel = panel.with(if di == 0 { s } else { s.unlabelled() });
+    }
+    panel.legend = crate::plot::Legend::LowerRight;
+    panel.note(note)
+}
+
+/// Which derivative of `b(theta)` the theta rule uses: the authors' `Reference` (no kink
+/// indicator; defines the reference numbers) or the `Exact` one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BDerivativeRule {
+    /// `b' = b * 2.32 theta^1.32` everywhere (the authors' code).
+    #[default]
+    Reference,
+    /// `b' = b * 2.32 theta^1.32 * [theta^2.32 > 6]`.
+    Exact,
+}
+
+impl BDerivativeRule {
+    /// Circuit options using this rule.
+    pub fn options(self) -> whiten_core::circuit::CircuitOptions {
+        whiten_core::circuit::CircuitOptions {
+            b_derivative: match self {
+                BDerivativeRule::Reference => whiten_core::circuit::BDerivative::Reference,
+                BDerivativeRule::Exact => whiten_core::circuit::BDerivative::Exact,
+            },
+            ..Default::default()
+        }
+    }
+}
