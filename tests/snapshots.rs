@@ -73,4 +73,7 @@ snapshot_test!(
     scalar_flows,
     convergence_time,
     discrete_vs_flow,
+    gaussianize_1d,
+    pairs_2d,
+    mi_vs_offset,
 );

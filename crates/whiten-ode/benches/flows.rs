@@ -1,12 +1,17 @@
-//! Benchmark of the two gradient flows at n = k = 10 (spec paper 1, section 5): Dopri5 and
-//! Tsit5 until `||M - C^{1/2}||_op < 1e-2`, rtol 1e-8, atol 1e-10.
+//! Benchmark of the two gradient flows at n = k = 10 (spec paper 1, section 5): Dopri5, Tsit5
+//! and DOP853 until `||M - C^{1/2}||_op < 1e-2`, rtol 1e-8, atol 1e-10.
 //!
 //! Reference (scipy RK45 with the same event): direct 82 ms / 710 rhs evaluations,
 //! interneurons 49 ms / 464 rhs evaluations.
+//!
+//! Before the criterion groups, every case is also timed by hand, robust to a shared machine:
+//! batches of repetitions timed with `Instant`, reporting the minimum and median per-run wall
+//! time over the batches and the thread's CPU time per run (Linux `schedstat`).
 
 #![allow(clippy::print_stdout)]
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use faer::Mat;
@@ -94,17 +99,63 @@ fn report(name: &str, r: &EventResult) {
     );
 }
 
+const METHODS: [Method; 3] = [Method::Dopri5, Method::Tsit5, Method::Dop853];
+
+/// CPU time of this thread so far in nanoseconds (first field of
+/// `/proc/thread-self/schedstat`), if available.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Per-run times in microseconds: (min wall, median wall, CPU) over `batches` batches of
+/// repetitions, each batch lasting about `batch_ms`.
+fn robust_time(mut f: impl FnMut(), batches: usize, batch_ms: f64) -> (f64, f64, Option<f64>) {
+    // Calibrate the repetitions per batch.
+    let t0 = Instant::now();
+    let mut calib = 0usize;
+    while t0.elapsed().as_secs_f64() < 0.02 {
+        f();
+        calib += 1;
+    }
+    let per_run = t0.elapsed().as_secs_f64() / calib as f64;
+    let reps = ((batch_ms * 1e-3 / per_run).ceil() as usize).max(1);
+    let mut walls = Vec::with_capacity(batches);
+    let cpu0 = thread_cpu_ns();
+    for _ in 0..batches {
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        walls.push(t.elapsed().as_secs_f64() * 1e6 / reps as f64);
+    }
+    let cpu = match (cpu0, thread_cpu_ns()) {
+        (Some(a), Some(b)) => Some((b - a) as f64 * 1e-3 / (reps * batches) as f64),
+        _ => None,
+    };
+    walls.sort_by(f64::total_cmp);
+    (walls[0], walls[walls.len() / 2], cpu)
+}
+
 fn bench_flows(cr: &mut Criterion) {
     let c = covariance(2023);
-    for method in [Method::Dopri5, Method::Tsit5] {
+    for method in METHODS {
         report(&format!("direct/{method}"), &run_direct(&c, method));
         report(
             &format!("interneurons/{method}"),
             &run_interneurons(&c, method),
         );
     }
+    println!("per-run time, 15 batches of ~40 ms (us): min wall / median wall / CPU");
+    for method in METHODS {
+        let (lo, med, cpu) = robust_time(|| drop(black_box(run_direct(&c, method))), 15, 40.0);
+        println!("direct/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
+        let (lo, med, cpu) =
+            robust_time(|| drop(black_box(run_interneurons(&c, method))), 15, 40.0);
+        println!("interneurons/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
+    }
     let mut group = cr.benchmark_group("flows_n10");
-    for method in [Method::Dopri5, Method::Tsit5] {
+    for method in METHODS {
         group.bench_function(format!("direct/{method}"), |b| {
             b.iter(|| run_direct(black_box(&c), method))
         });

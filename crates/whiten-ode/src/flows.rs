@@ -2,51 +2,20 @@
 //! scalar reductions and closed forms (section 4.1), and the error measures used as events.
 //!
 //! States are flat, column-major: `M` is `n x n`, `W` is `n x k`. Every matrix flow factors `M`
-//! by Cholesky (faer LLT) into preallocated workspaces; no explicit inverse is formed and the
-//! right-hand sides do not allocate. If `M` is not positive definite the derivative is filled
-//! with NaN, which the solver reports as [`crate::OdeError::NonFinite`] at that time.
+//! by Cholesky into preallocated workspaces (the hand-written small-matrix kernels of
+//! `crate::small`); no explicit inverse is formed and the right-hand sides do not allocate. If
+//! `M` is not positive definite the derivative is filled with NaN, which the solver reports as
+//! [`crate::OdeError::NonFinite`] at that time.
 
-use faer::dyn_stack::StackReq;
-use faer::linalg::cholesky::llt::factor::{
-    LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
-};
-use faer::linalg::cholesky::llt::solve::{solve_in_place, solve_in_place_scratch};
-use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
-use faer::linalg::matmul::matmul;
-use faer::{Accum, ColMut, Mat, MatMut, MatRef, Par, Side};
+use faer::{Mat, MatRef, Side};
 
 use crate::event::{Direction, EventFunction};
 use crate::roots::brent;
-use crate::scratch::Scratch;
+use crate::small::{
+    axpy, cholesky, gram_rows_lower, mirror_lower, solve_lower_rows, solve_upper_rows, sym_op_norm,
+    transpose,
+};
 use crate::system::System;
-
-/// Scratch memory for Cholesky factorisation and solves of an `n x n` matrix.
-fn chol_stack(n: usize) -> Scratch {
-    Scratch::new(StackReq::any_of(&[
-        cholesky_in_place_scratch::<f64>(n, Par::Seq, Default::default()),
-        solve_in_place_scratch::<f64>(n, n.max(1), Par::Seq),
-    ]))
-}
-
-/// Factors `l <- chol(l)` in place (lower triangle). Returns `false` if not positive definite.
-fn cholesky(l: &mut [f64], n: usize, stack: &mut Scratch) -> bool {
-    let lm = MatMut::from_column_major_slice_mut(l, n, n);
-    cholesky_in_place(
-        lm,
-        LltRegularization::default(),
-        Par::Seq,
-        stack.stack(),
-        Default::default(),
-    )
-    .is_ok()
-}
-
-/// `b <- M^{-1} b` with `M = L L^T`, `b` of shape `n x ncols`.
-fn chol_solve(l: &[f64], b: &mut [f64], n: usize, ncols: usize, stack: &mut Scratch) {
-    let lm = MatRef::from_column_major_slice(l, n, n);
-    let bm = MatMut::from_column_major_slice_mut(b, n, ncols);
-    solve_in_place(lm, bm, Par::Seq, stack.stack());
-}
 
 /// Copies `C` (an `n x n` `MatRef`) into a flat column-major vector.
 fn to_flat(c: MatRef<'_, f64>) -> Vec<f64> {
@@ -60,18 +29,20 @@ fn to_flat(c: MatRef<'_, f64>) -> Vec<f64> {
     v
 }
 
-/// Lower Cholesky factor `S` of `C = S S^T`, flat column-major (upper triangle zero).
-fn cholesky_factor(c: MatRef<'_, f64>) -> Vec<f64> {
+/// Lower Cholesky factor `S` of `C = S S^T`, flat and stored by rows (`S_ij` at `[i * n + j]`,
+/// zero for `j > i`), the layout of the row kernels.
+fn cholesky_factor_rows(c: MatRef<'_, f64>) -> Vec<f64> {
     let n = check_square(c);
+    // C is symmetric: its column-major copy is also its copy by rows.
     let mut s = to_flat(c);
-    let mut stack = chol_stack(n);
+    let mut inv_diag = vec![0.0; n];
     assert!(
-        cholesky(&mut s, n, &mut stack),
+        cholesky(&mut s, &mut inv_diag, n),
         "C must be symmetric positive definite"
     );
-    for j in 0..n {
-        for i in 0..j {
-            s[j * n + i] = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            s[i * n + j] = 0.0;
         }
     }
     s
@@ -82,18 +53,52 @@ fn check_square(c: MatRef<'_, f64>) -> usize {
     c.nrows()
 }
 
+/// Cholesky factor `M = L L^T` of the current `M` (by rows) and `1 / L_jj`, preallocated.
+#[derive(Debug)]
+struct Factor {
+    n: usize,
+    l: Vec<f64>,
+    inv_diag: Vec<f64>,
+}
+
+impl Factor {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            l: vec![0.0; n * n],
+            inv_diag: vec![0.0; n],
+        }
+    }
+
+    /// Factors the matrix already in `self.l`; `false` if not positive definite.
+    fn factor(&mut self) -> bool {
+        cholesky(&mut self.l, &mut self.inv_diag, self.n)
+    }
+
+    /// `X <- M^{-1} S = L^{-T} (L^{-1} S)` for the lower triangular `S` (`n x n`); `S` and `X`
+    /// stored by rows.
+    fn solve_lower_rhs(&self, s_rows: &[f64], x: &mut [f64]) {
+        let n = self.n;
+        x.copy_from_slice(s_rows);
+        solve_lower_rows(&self.l, &self.inv_diag, x, n, n, true);
+        solve_upper_rows(&self.l, &self.inv_diag, x, n, n);
+    }
+}
+
 /// Direct recurrent network, `dM/dt = M^{-1} C M^{-1} - I` (state `M`, `n x n`).
 ///
 /// With `C = S S^T` (Cholesky factor of C, computed once) and `M = L L^T`,
 /// `M^{-1} C M^{-1} = X X^T` where `X = M^{-1} S = L^{-T} (L^{-1} S)`: two triangular solves
-/// and one product per evaluation, and the result is exactly symmetric.
+/// (the first on a triangular right-hand side) and one symmetric product per evaluation, and
+/// the result is exactly symmetric.
 #[derive(Debug)]
 pub struct DirectFlow {
     n: usize,
+    /// `S` by rows.
     s: Vec<f64>,
-    l: Vec<f64>,
+    chol: Factor,
+    /// `X` by rows.
     x: Vec<f64>,
-    stack: Scratch,
 }
 
 impl DirectFlow {
@@ -105,10 +110,9 @@ impl DirectFlow {
         let n = check_square(c);
         Self {
             n,
-            s: cholesky_factor(c),
-            l: vec![0.0; n * n],
+            s: cholesky_factor_rows(c),
+            chol: Factor::new(n),
             x: vec![0.0; n * n],
-            stack: chol_stack(n),
         }
     }
 
@@ -125,24 +129,16 @@ impl System for DirectFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let n = self.n;
-        self.l.copy_from_slice(y);
-        if !cholesky(&mut self.l, n, &mut self.stack) {
+        self.chol.l.copy_from_slice(y);
+        if !self.chol.factor() {
             dy.fill(f64::NAN);
             return;
         }
         // X = M^{-1} S
-        self.x.copy_from_slice(&self.s);
-        chol_solve(&self.l, &mut self.x, n, n, &mut self.stack);
+        self.chol.solve_lower_rhs(&self.s, &mut self.x);
         // dM/dt = X X^T - I = M^{-1} C M^{-1} - I
-        let x = MatRef::from_column_major_slice(&self.x, n, n);
-        matmul(
-            MatMut::from_column_major_slice_mut(dy, n, n),
-            Accum::Replace,
-            x,
-            x.transpose(),
-            1.0,
-            Par::Seq,
-        );
+        gram_rows_lower(&self.x, dy, n, n);
+        mirror_lower(dy, n);
         for i in 0..n {
             dy[i * n + i] -= 1.0;
         }
@@ -155,17 +151,24 @@ impl System for DirectFlow {
 
 /// Interneuron network, `dW/dt = (W W^T)^{-1} C (W W^T)^{-1} W - W` (state `W`, `n x k`).
 ///
-/// With `C = S S^T` (computed once), `M = W W^T = L L^T` and `X = M^{-1} S`:
-/// `dW/dt = X (X^T W) - W`.
+/// With `C = S S^T` (computed once), `M = W W^T = L L^T`, `Y = L^{-1} S` (lower triangular)
+/// and `V = L^{-1} W`: `M^{-1} C M^{-1} W = L^{-T} L^{-1} S S^T L^{-T} L^{-1} W
+/// = L^{-T} (Y (Y^T V))`, so `dW/dt = L^{-T} (Y (Y^T V)) - W`.
 #[derive(Debug)]
 pub struct InterneuronFlow {
     n: usize,
     k: usize,
+    /// `S` by rows.
     s: Vec<f64>,
-    l: Vec<f64>,
-    x: Vec<f64>,
+    chol: Factor,
+    /// `W` by rows, `n x k`.
+    w: Vec<f64>,
+    /// `Y = L^{-1} S` by rows, `n x n` lower triangular.
+    yl: Vec<f64>,
+    /// `V = L^{-1} W`, then `Y P`, by rows, `n x k`.
+    v: Vec<f64>,
+    /// `P = Y^T V` by rows, `n x k`.
     p: Vec<f64>,
-    stack: Scratch,
 }
 
 impl InterneuronFlow {
@@ -178,11 +181,12 @@ impl InterneuronFlow {
         Self {
             n,
             k,
-            s: cholesky_factor(c),
-            l: vec![0.0; n * n],
-            x: vec![0.0; n * n],
+            s: cholesky_factor_rows(c),
+            chol: Factor::new(n),
+            w: vec![0.0; n * k],
+            yl: vec![0.0; n * n],
+            v: vec![0.0; n * k],
             p: vec![0.0; n * k],
-            stack: chol_stack(n),
         }
     }
 
@@ -204,45 +208,40 @@ impl System for InterneuronFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let (n, k) = (self.n, self.k);
-        let w = MatRef::from_column_major_slice(y, n, k);
-        // M = W W^T
-        matmul(
-            MatMut::from_column_major_slice_mut(&mut self.l, n, n),
-            Accum::Replace,
-            w,
-            w.transpose(),
-            1.0,
-            Par::Seq,
-        );
-        if !cholesky(&mut self.l, n, &mut self.stack) {
+        // M = W W^T (lower triangle), from W by rows
+        transpose(y, &mut self.w, n, k);
+        gram_rows_lower(&self.w, &mut self.chol.l, n, k);
+        if !self.chol.factor() {
             dy.fill(f64::NAN);
             return;
         }
-        // X = M^{-1} S
-        self.x.copy_from_slice(&self.s);
-        chol_solve(&self.l, &mut self.x, n, n, &mut self.stack);
-        let x = MatRef::from_column_major_slice(&self.x, n, n);
-        // P = X^T W
-        matmul(
-            MatMut::from_column_major_slice_mut(&mut self.p, n, k),
-            Accum::Replace,
-            x.transpose(),
-            w,
-            1.0,
-            Par::Seq,
-        );
-        // dW/dt = X P - W = M^{-1} C M^{-1} W - W
-        for (d, wi) in dy.iter_mut().zip(y) {
-            *d = -wi;
+        let (l, inv_d) = (&self.chol.l, &self.chol.inv_diag);
+        // Y = L^{-1} S (lower triangular), V = L^{-1} W
+        self.yl.copy_from_slice(&self.s);
+        solve_lower_rows(l, inv_d, &mut self.yl, n, n, true);
+        self.v.copy_from_slice(&self.w);
+        solve_lower_rows(l, inv_d, &mut self.v, n, k, false);
+        // P = Y^T V: row_i(P) = sum_{p >= i} Y_pi row_p(V)
+        self.p.fill(0.0);
+        for (p, v_p) in self.v.chunks_exact(k).enumerate() {
+            for (i, p_i) in self.p.chunks_exact_mut(k).take(p + 1).enumerate() {
+                axpy(p_i, self.yl[p * n + i], v_p);
+            }
         }
-        matmul(
-            MatMut::from_column_major_slice_mut(dy, n, k),
-            Accum::Add,
-            x,
-            MatRef::from_column_major_slice(&self.p, n, k),
-            1.0,
-            Par::Seq,
-        );
+        // Y P: row_i = sum_{p <= i} Y_ip row_p(P), into the V buffer
+        for (i, q_i) in self.v.chunks_exact_mut(k).enumerate() {
+            q_i.fill(0.0);
+            for (p, p_p) in self.p.chunks_exact(k).take(i + 1).enumerate() {
+                axpy(q_i, self.yl[i * n + p], p_p);
+            }
+        }
+        // dW/dt = L^{-T} (Y P) - W = M^{-1} C M^{-1} W - W
+        solve_upper_rows(l, inv_d, &mut self.v, n, k);
+        for j in 0..k {
+            for i in 0..n {
+                dy[j * n + i] = self.v[i * k + j] - y[j * n + i];
+            }
+        }
     }
 
     fn is_autonomous(&self) -> bool {
@@ -256,9 +255,8 @@ impl System for InterneuronFlow {
 pub struct InducedFlow {
     n: usize,
     c: Vec<f64>,
-    l: Vec<f64>,
+    chol: Factor,
     x: Vec<f64>,
-    stack: Scratch,
 }
 
 impl InducedFlow {
@@ -268,9 +266,8 @@ impl InducedFlow {
         Self {
             n,
             c: to_flat(c),
-            l: vec![0.0; n * n],
+            chol: Factor::new(n),
             x: vec![0.0; n * n],
-            stack: chol_stack(n),
         }
     }
 }
@@ -282,15 +279,18 @@ impl System for InducedFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let n = self.n;
-        self.l.copy_from_slice(y);
-        if !cholesky(&mut self.l, n, &mut self.stack) {
+        self.chol.l.copy_from_slice(y);
+        if !self.chol.factor() {
             dy.fill(f64::NAN);
             return;
         }
-        // x = M^{-1} C, and C M^{-1} = x^T
+        // x = M^{-1} C = L^{-T} L^{-1} C (by rows; C is symmetric, so C by rows is C), and
+        // C M^{-1} = x^T
         self.x.copy_from_slice(&self.c);
-        chol_solve(&self.l, &mut self.x, n, n, &mut self.stack);
-        // dM/dt = x + x^T - 2 M
+        let (l, inv_d) = (&self.chol.l, &self.chol.inv_diag);
+        solve_lower_rows(l, inv_d, &mut self.x, n, n, false);
+        solve_upper_rows(l, inv_d, &mut self.x, n, n);
+        // dM/dt = x + x^T - 2 M (symmetric in the layout of x)
         for j in 0..n {
             for i in 0..n {
                 dy[j * n + i] = self.x[j * n + i] + self.x[i * n + j] - 2.0 * y[j * n + i];
@@ -501,14 +501,18 @@ fn frobenius_screen(a: &[f64], n: usize, eps: f64) -> Option<f64> {
     }
 }
 
-/// Workspace to form `M` from the state and take eigenvalues of symmetric `n x n` matrices.
+/// Workspace to form `M` from the state and take the operator norm of symmetric `n x n`
+/// matrices.
 #[derive(Debug)]
 struct SymWork {
     n: usize,
     layout: Layout,
     m: Vec<f64>,
+    inv_diag: Vec<f64>,
+    /// `W` by rows (`W` layout only).
+    w: Vec<f64>,
+    /// Scratch of the tridiagonal eigenvalue routine (`n^2 + 4 n`).
     eig: Vec<f64>,
-    stack: Scratch,
 }
 
 impl SymWork {
@@ -517,57 +521,32 @@ impl SymWork {
             n,
             layout,
             m: vec![0.0; n * n],
-            eig: vec![0.0; n],
-            stack: Scratch::new(StackReq::any_of(&[
-                self_adjoint_evd_scratch::<f64>(
-                    n,
-                    ComputeEigenvectors::No,
-                    Par::Seq,
-                    Default::default(),
-                ),
-                cholesky_in_place_scratch::<f64>(n, Par::Seq, Default::default()),
-                solve_in_place_scratch::<f64>(n, n.max(1), Par::Seq),
-            ])),
+            inv_diag: vec![0.0; n],
+            w: match layout {
+                Layout::M => Vec::new(),
+                Layout::W { k } => vec![0.0; n * k],
+            },
+            eig: vec![0.0; n * n + 4 * n],
         }
     }
 
-    /// `self.m <- M` from the state.
+    /// `self.m <- M` from the state (both triangles).
     fn load_m(&mut self, y: &[f64]) {
         let n = self.n;
         match self.layout {
             Layout::M => self.m.copy_from_slice(y),
             Layout::W { k } => {
-                let w = MatRef::from_column_major_slice(y, n, k);
-                matmul(
-                    MatMut::from_column_major_slice_mut(&mut self.m, n, n),
-                    Accum::Replace,
-                    w,
-                    w.transpose(),
-                    1.0,
-                    Par::Seq,
-                );
+                // M = W W^T
+                transpose(y, &mut self.w, n, k);
+                gram_rows_lower(&self.w, &mut self.m, n, k);
+                mirror_lower(&mut self.m, n);
             }
         }
     }
 
     /// `max |eigenvalue|` of the symmetric matrix `a` (lower triangle read) = its operator norm.
     fn op_norm(&mut self, a: &[f64]) -> f64 {
-        let n = self.n;
-        let am = MatRef::from_column_major_slice(a, n, n);
-        let s = ColMut::from_slice_mut(&mut self.eig).as_diagonal_mut();
-        if self_adjoint_evd(
-            am,
-            s,
-            None,
-            Par::Seq,
-            self.stack.stack(),
-            Default::default(),
-        )
-        .is_err()
-        {
-            return f64::NAN;
-        }
-        self.eig.iter().fold(0.0, |acc: f64, e| acc.max(e.abs()))
+        sym_op_norm(a, self.n, &mut self.eig)
     }
 }
 
@@ -649,7 +628,8 @@ impl ErrorMeasure for SqrtDistance {
 /// `||C_yy - I||_op` with `C_yy = M^{-1} C M^{-1}` (`+inf` if `M` is not positive definite).
 #[derive(Debug)]
 pub struct WhiteningError {
-    c: Vec<f64>,
+    /// Lower Cholesky factor `S` of `C = S S^T`, by rows.
+    s: Vec<f64>,
     x: Vec<f64>,
     a: Vec<f64>,
     work: SymWork,
@@ -657,10 +637,13 @@ pub struct WhiteningError {
 
 impl WhiteningError {
     /// Whitening error of the state (`M` or `W` per `layout`) for input covariance `C`.
+    ///
+    /// # Panics
+    /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>, layout: Layout) -> Self {
         let n = check_square(c);
         Self {
-            c: to_flat(c),
+            s: cholesky_factor_rows(c),
             x: vec![0.0; n * n],
             a: vec![0.0; n * n],
             work: SymWork::new(n, layout),
@@ -673,18 +656,16 @@ impl WhiteningError {
     fn load_a(&mut self, y: &[f64]) -> bool {
         let n = self.work.n;
         self.work.load_m(y);
-        if !cholesky(&mut self.work.m, n, &mut self.work.stack) {
+        let w = &mut self.work;
+        if !cholesky(&mut w.m, &mut w.inv_diag, n) {
             return false;
         }
-        // x = M^{-1} C; a = M^{-1} x^T = C_yy; then C_yy - I
-        self.x.copy_from_slice(&self.c);
-        chol_solve(&self.work.m, &mut self.x, n, n, &mut self.work.stack);
-        for j in 0..n {
-            for i in 0..n {
-                self.a[j * n + i] = self.x[i * n + j];
-            }
-        }
-        chol_solve(&self.work.m, &mut self.a, n, n, &mut self.work.stack);
+        // x = M^{-1} S = L^{-T} (L^{-1} S); C_yy = M^{-1} C M^{-1} = x x^T; then C_yy - I
+        self.x.copy_from_slice(&self.s);
+        solve_lower_rows(&w.m, &w.inv_diag, &mut self.x, n, n, true);
+        solve_upper_rows(&w.m, &w.inv_diag, &mut self.x, n, n);
+        gram_rows_lower(&self.x, &mut self.a, n, n);
+        mirror_lower(&mut self.a, n);
         for i in 0..n {
             self.a[i * n + i] -= 1.0;
         }

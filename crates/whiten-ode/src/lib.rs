@@ -13,6 +13,7 @@
 //!   closed forms and error measures.
 
 pub mod controller;
+pub mod dop853;
 pub mod driver;
 pub mod error;
 pub mod event;
@@ -21,6 +22,7 @@ pub mod flows;
 pub mod roots;
 pub mod rosenbrock;
 mod scratch;
+mod small;
 pub mod stats;
 pub mod system;
 pub mod tableau;

@@ -272,6 +272,67 @@ pub const BS32: Tableau = Tableau {
     dense_order: 3,
 };
 
+/// Rooted trees up to `max_order` for the Butcher order conditions: `(order, gamma, children)`,
+/// children as indices into the list (each tree listed once, children non-decreasing).
+#[cfg(test)]
+pub(crate) fn rooted_trees(max_order: u32) -> Vec<(u32, f64, Vec<usize>)> {
+    fn multisets(
+        trees: &[(u32, f64, Vec<usize>)],
+        start: usize,
+        remaining: u32,
+        cur: &mut Vec<usize>,
+        out: &mut Vec<Vec<usize>>,
+    ) {
+        if remaining == 0 {
+            out.push(cur.clone());
+            return;
+        }
+        for i in start..trees.len() {
+            if trees[i].0 <= remaining {
+                cur.push(i);
+                multisets(trees, i, remaining - trees[i].0, cur, out);
+                cur.pop();
+            }
+        }
+    }
+    let mut trees = vec![(1, 1.0, Vec::new())];
+    for p in 2..=max_order {
+        let mut out = Vec::new();
+        multisets(&trees, 0, p - 1, &mut Vec::new(), &mut out);
+        for ch in out {
+            // gamma(t) = |t| prod gamma(children)
+            let gamma = p as f64 * ch.iter().map(|&c| trees[c].1).product::<f64>();
+            trees.push((p, gamma, ch));
+        }
+    }
+    trees
+}
+
+/// Largest residual of the order conditions `sum_i w_i Phi_i(t) = theta^|t| / gamma(t)` over
+/// all rooted trees `t` with `|t| <= p`, for the stage coefficients `a` (rows as in
+/// [`Tableau::a`]) and weights `w` (shorter `w` is padded with zeros). `theta = 1` gives the
+/// classical conditions; `theta` in (0, 1) those of a continuous extension with weights
+/// `w = b(theta)`. `Phi_i(leaf) = 1`, `Phi_i([t_1..t_m]) = prod_j (A Phi(t_j))_i`.
+#[cfg(test)]
+pub(crate) fn order_residual(a: &[&[f64]], w: &[f64], p: u32, theta: f64) -> f64 {
+    let s = a.len();
+    let trees = rooted_trees(p);
+    let mut phi: Vec<Vec<f64>> = Vec::with_capacity(trees.len());
+    let mut worst: f64 = 0.0;
+    for (order, gamma, children) in &trees {
+        let mut g = vec![1.0; s];
+        for &c in children {
+            for (i, gi) in g.iter_mut().enumerate() {
+                *gi *= a[i].iter().zip(&phi[c]).map(|(x, y)| x * y).sum::<f64>();
+            }
+        }
+        let lhs: f64 = w.iter().zip(&g).map(|(x, y)| x * y).sum();
+        worst = worst.max((lhs - theta.powi(*order as i32) / gamma).abs());
+        phi.push(g);
+    }
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +406,33 @@ mod tests {
                 t.embedded_order,
             ));
             assert!(r < 1e-13, "{} b_hat residual {r}", t.name);
+        }
+    }
+
+    #[test]
+    fn rooted_tree_counts_and_full_order_conditions() {
+        // Number of rooted trees of orders 1..=8 (OEIS A000081).
+        let trees = rooted_trees(8);
+        let counts: Vec<usize> = (1..=8)
+            .map(|p| trees.iter().filter(|t| t.0 == p).count())
+            .collect();
+        assert_eq!(counts, [1, 1, 2, 4, 9, 20, 48, 115]);
+        // All trees up to the order of each pair (the hand-written test above stops at 4).
+        for t in ALL {
+            let r = order_residual(t.a, t.b, t.order, 1.0);
+            assert!(r < 1e-13, "{} order {}: {r}", t.name, t.order);
+            // ... and the conditions of the next order fail (the order is exact).
+            let r = order_residual(t.a, t.b, t.order + 1, 1.0);
+            assert!(r > 1e-6, "{} satisfies order {}", t.name, t.order + 1);
+        }
+        // Continuous extensions: sum_i b_i(theta) Phi_i(t) = theta^|t| / gamma(t).
+        for t in ALL {
+            let mut w = vec![0.0; t.stages()];
+            for theta in [0.2, 0.5, 0.9] {
+                t.dense_weights(theta, &mut w);
+                let r = order_residual(t.a, &w, t.dense_order, theta);
+                assert!(r < 1e-12, "{} dense theta {theta}: {r}", t.name);
+            }
         }
     }
 

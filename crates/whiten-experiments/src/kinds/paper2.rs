@@ -45,9 +45,11 @@ impl Default for ImageSource {
 impl ImageSource {
     /// Refuses impossible settings.
     pub fn check(&self) -> Result<(), ParamError> {
-        ensure(self.crop >= 8 && self.crop.is_multiple_of(2), "source.crop", || {
-            format!("must be even and at least 8 (got {})", self.crop)
-        })?;
+        ensure(
+            self.crop >= 8 && self.crop.is_multiple_of(2),
+            "source.crop",
+            || format!("must be even and at least 8 (got {})", self.crop),
+        )?;
         ensure(self.orientation < 3, "source.orientation", || {
             format!("must be 0, 1 or 2 (got {})", self.orientation)
         })?;
