@@ -347,14 +347,14 @@ impl Panel {
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.range(&self.x, |p| p.0);
         let (y0, y1) = self.range(&self.y, |p| p.1);
-        let xn = tick_count(x0, x1, self.x.scale);
-        let yn = tick_count(y0, y1, self.y.scale);
+        let xr = Ticked::new(x0, x1, self.x.scale);
+        let yr = Ticked::new(y0, y1, self.y.scale);
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FONT, 18))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(xr, yr)
             .map_err(|e| e.to_string())?;
         let xs = self.x.scale;
         let ys = self.y.scale;
@@ -362,8 +362,6 @@ impl Panel {
             .configure_mesh()
             .x_desc(self.x.label.as_str())
             .y_desc(self.y.label.as_str())
-            .x_labels(xn)
-            .y_labels(yn)
             .x_label_formatter(&|v| tick_label(*v, xs))
             .y_label_formatter(&|v| tick_label(*v, ys))
             .label_style((FONT, 13))
@@ -597,21 +595,93 @@ pub fn palette(i: usize) -> RGBColor {
     P[i % P.len()]
 }
 
-/// How many tick labels to ask for: one per decade on log axes (labels fall on whole decades
-/// when the range spans at least two), six on linear axes.
-fn tick_count(lo: f64, hi: f64, scale: Scale) -> usize {
-    match scale {
-        Scale::Log if hi - lo >= 2.0 => ((hi - lo).floor() as usize + 1).min(10),
-        _ => 6,
+/// A linear coordinate over plot units with ticks chosen here: "nice" steps on linear axes;
+/// on log axes (plot units are `log10` of the data) whole decades, or 1-2-5 steps when the
+/// range spans less than two decades.
+#[derive(Debug, Clone)]
+struct Ticked {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(lo: f64, hi: f64, scale: Scale) -> Self {
+        Self {
+            lo,
+            hi,
+            ticks: ticks(lo, hi, scale),
+        }
     }
+}
+
+impl plotters::coord::ranged1d::Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        if self.hi == self.lo {
+            return (limit.0 + limit.1) / 2;
+        }
+        let t = (value - self.lo) / (self.hi - self.lo);
+        limit.0 + ((limit.1 - limit.0) as f64 * t + 1e-3).floor() as i32
+    }
+
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.max_num_points() == 0 {
+            return Vec::new();
+        }
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Tick positions in plot units.
+fn ticks(lo: f64, hi: f64, scale: Scale) -> Vec<f64> {
+    if scale == Scale::Log {
+        if hi - lo >= 2.0 {
+            let step = ((hi - lo) / 8.0).ceil().max(1.0);
+            return (((lo / step).ceil() as i64)..=((hi / step).floor() as i64))
+                .map(|k| k as f64 * step)
+                .collect();
+        }
+        let mut out = Vec::new();
+        for e in (lo.floor() as i64)..=(hi.ceil() as i64) {
+            for m in [1.0f64, 2.0, 5.0] {
+                let v = e as f64 + m.log10();
+                if v >= lo - 1e-9 && v <= hi + 1e-9 {
+                    out.push(v);
+                }
+            }
+        }
+        if out.len() >= 2 {
+            return out;
+        }
+    }
+    let span = hi - lo;
+    let mag = 10f64.powf((span / 6.0).log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 7.0)
+        .unwrap_or(10.0 * mag);
+    let mut out = Vec::new();
+    let mut k = (lo / step).ceil();
+    while k * step <= hi + step * 1e-9 {
+        let t = k * step;
+        out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        k += 1.0;
+    }
+    out
 }
 
 fn tick_label(v: f64, scale: Scale) -> String {
     match scale {
         Scale::Linear => format_tick(v),
-        // Only whole decades are labelled on a log axis.
-        Scale::Log if (v - v.round()).abs() < 1e-6 => format_tick(10f64.powf(v.round())),
-        Scale::Log => String::new(),
+        Scale::Log => format_tick(10f64.powf(v)),
     }
 }
 
@@ -640,10 +710,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn log_axes_get_one_label_per_decade() {
-        assert_eq!(tick_count(-0.1, 3.1, Scale::Log), 4);
-        assert_eq!(tick_count(0.0, 1.0, Scale::Linear), 6);
-        assert_eq!(tick_label(0.5, Scale::Log), "");
+    fn ticks_are_nice() {
+        assert_eq!(ticks(-0.1, 3.1, Scale::Log), vec![0.0, 1.0, 2.0, 3.0]);
+        let t = ticks(0.0, 1.0, Scale::Linear);
+        assert_eq!(t.len(), 6);
+        assert!((t[5] - 1.0).abs() < 1e-12);
+        // Less than two decades: 1-2-5 steps.
+        let labels: Vec<String> = ticks(0.2, 1.6, Scale::Log)
+            .iter()
+            .map(|&v| tick_label(v, Scale::Log))
+            .collect();
+        assert_eq!(labels, ["2", "5", "10", "20"]);
     }
 
     #[test]
