@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
 
-use super::common::{Basis, Init, Spectrum, covariance, ensure, ensure_positive, initial_networks};
+use super::common::{
+    Basis, Init, Spectrum, at_least_one, covariance, ensure, ensure_positive, initial_networks,
+};
 use super::online::{Stream, samples_to_threshold};
 use super::online_learning::check_stream;
 use crate::context::RunContext;
@@ -113,7 +115,7 @@ impl Experiment for Adaptation {
         self.spectrum_a.check("spectrum_a", self.n)?;
         self.spectrum_b.check("spectrum_b", self.n)?;
         ensure_positive(self.scale, "scale")?;
-        ensure(self.period >= 1, "period", || "must be at least 1".into())?;
+        at_least_one(self.period, "period")?;
         ensure(self.switches >= 1, "switches", || {
             "must be at least 1".into()
         })

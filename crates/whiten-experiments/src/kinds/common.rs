@@ -245,3 +245,59 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
     let slope = sxy / sxx;
     (slope, my - slope * mx)
 }
+
+/// Refuses `n < 1` and `k < n` (the interneuron network needs at least as many interneurons
+/// as primary neurons).
+pub fn check_sizes(n: usize, k: usize) -> Result<(), ParamError> {
+    at_least_one(n, "n")?;
+    ensure(k >= n, "k", || {
+        format!("k = {k} interneurons is fewer than n = {n} primary neurons (need k >= n)")
+    })
+}
+
+/// Refuses a count of zero.
+pub fn at_least_one(value: usize, field: &str) -> Result<(), ParamError> {
+    ensure(value >= 1, field, || "must be at least 1".into())
+}
+
+/// A matrix as a flat column-major vector (the integrators' state layout).
+pub fn flat(m: faer::MatRef<'_, f64>) -> Vec<f64> {
+    (0..m.ncols())
+        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
+        .collect()
+}
+
+/// The claim that interneurons reach the threshold sooner than direct connections, from the
+/// largest initial scale `c` (`unit`: what is counted, e.g. "iterations" or "samples").
+pub fn acceleration_claim(
+    how: &str,
+    init: Init,
+    c: f64,
+    direct: Option<usize>,
+    interneuron: Option<usize>,
+    unit: &str,
+    figure: &str,
+) -> crate::output::Claim {
+    let show = |x: Option<usize>| x.map_or_else(|| "not reached".into(), |x| x.to_string());
+    crate::output::Claim {
+        id: format!("p1.{how}.acceleration.{}", init.label()),
+        paper: 1,
+        statement: format!(
+            "Interneurons accelerate {how} learning from a large initial spectrum ({} init, c = {})",
+            init.label(),
+            scale_key(c)
+        ),
+        expected: format!("interneurons need fewer {unit} than direct connections"),
+        measured: format!(
+            "direct {}, interneurons {} {unit}",
+            show(direct),
+            show(interneuron)
+        ),
+        pass: match (direct, interneuron) {
+            (Some(d), Some(w)) => w < d,
+            (None, Some(_)) => true,
+            _ => false,
+        },
+        figure: Some(figure.into()),
+    }
+}

@@ -17,8 +17,8 @@ use whiten_ode::flows::{
 use whiten_ode::integrate_until_event;
 
 use super::common::{
-    Basis, Init, OdeSettings, Spectrum, covariance, ensure, ensure_positive, ensure_positive_grid,
-    fit_line, initial_networks, scale_key,
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
+    ensure_positive_grid, fit_line, flat, initial_networks, scale_key,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -79,12 +79,6 @@ impl Default for ConvergenceTime {
 }
 
 const NETWORKS: [&str; 2] = ["direct", "interneuron"];
-
-fn flat(m: faer::MatRef<'_, f64>) -> Vec<f64> {
-    (0..m.ncols())
-        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
-        .collect()
-}
 
 impl ConvergenceTime {
     /// Time for one flow from one initial state until the error is below the threshold.
@@ -175,13 +169,7 @@ impl Experiment for ConvergenceTime {
     ];
 
     fn check(&self) -> Result<(), ParamError> {
-        ensure(self.n >= 1, "n", || "must be at least 1".into())?;
-        ensure(self.k >= self.n, "k", || {
-            format!(
-                "k = {} interneurons is fewer than n = {} primary neurons (need k >= n)",
-                self.k, self.n
-            )
-        })?;
+        check_sizes(self.n, self.k)?;
         self.spectrum.check("spectrum", self.n)?;
         ensure_positive_grid(&self.scales, "scales")?;
         ensure(!self.inits.is_empty(), "inits", || {

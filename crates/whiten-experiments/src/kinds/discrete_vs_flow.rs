@@ -10,8 +10,8 @@ use whiten_ode::flows::{Below, DirectFlow, InterneuronFlow, Layout, WhiteningErr
 use whiten_ode::integrate_until_event;
 
 use super::common::{
-    Basis, Init, OdeSettings, Spectrum, covariance, ensure, ensure_positive, ensure_positive_grid,
-    initial_networks, scale_key,
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
+    ensure_positive_grid, flat, initial_networks, scale_key,
 };
 use super::offline_learning::learn_offline;
 use crate::context::RunContext;
@@ -65,12 +65,6 @@ impl Default for DiscreteVsFlow {
 
 const NETWORKS: [&str; 2] = ["direct", "interneuron"];
 
-fn flat(m: faer::MatRef<'_, f64>) -> Vec<f64> {
-    (0..m.ncols())
-        .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
-        .collect()
-}
-
 impl Experiment for DiscreteVsFlow {
     const KIND: &'static str = "discrete_vs_flow";
     const DESCRIPTION: &'static str = "Paper 1, eta * iterations of the discrete offline algorithms against the gradient-flow time, as eta shrinks";
@@ -94,13 +88,7 @@ impl Experiment for DiscreteVsFlow {
     ];
 
     fn check(&self) -> Result<(), ParamError> {
-        ensure(self.n >= 1, "n", || "must be at least 1".into())?;
-        ensure(self.k >= self.n, "k", || {
-            format!(
-                "k = {} interneurons is fewer than n = {} primary neurons (need k >= n)",
-                self.k, self.n
-            )
-        })?;
+        check_sizes(self.n, self.k)?;
         self.spectrum.check("spectrum", self.n)?;
         ensure_positive_grid(&self.scales, "scales")?;
         ensure_positive_grid(&self.etas, "etas")?;

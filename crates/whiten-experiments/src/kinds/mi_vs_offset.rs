@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::pairs_2d::check_pairs;
-use super::paper2::{ImageSource, Learning, RobustSettings, learn_pairs, pair_signals};
+use super::paper2::{
+    ImageSource, Learning, RobustSettings, check_theta_values, learn_pairs_with, pair_signals,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
@@ -26,6 +28,9 @@ pub struct MiVsOffset {
     pub learning: Learning,
     /// Base of the initial theta (authors: 2.3 in 2D).
     pub theta_init: f64,
+    /// `Some(theta)`: every interneuron's theta fixed at this value, only `g` and `W` learn;
+    /// `None` (default): theta learns from `theta_init + 0.1 U` (the paper).
+    pub theta_fixed: Option<f64>,
     /// Offsets up to this one count as "short" for the claim.
     pub short_offset: usize,
 }
@@ -38,6 +43,7 @@ impl Default for MiVsOffset {
             ks: vec![2, 3, 4],
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
+            theta_fixed: None,
             short_offset: 2,
         }
     }
@@ -47,6 +53,10 @@ impl Experiment for MiVsOffset {
     const KIND: &'static str = "mi_vs_offset";
     const DESCRIPTION: &'static str = "Paper 2, Fig. 5: mutual information against pair offset d for raw, ZCA and circuit responses (K interneurons)";
     const PARAMS: &'static [ParamDoc] = &[
+        param(
+            "theta_fixed",
+            "None (default): theta learns (the paper); Some(theta): all interneurons keep theta fixed there, only g and W learn",
+        ),
         param(
             "source",
             "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
@@ -74,7 +84,11 @@ impl Experiment for MiVsOffset {
             &self.ks,
             &self.learning,
             self.theta_init,
-        )
+        )?;
+        if let Some(t) = self.theta_fixed {
+            check_theta_values(&[t], "theta_fixed")?;
+        }
+        Ok(())
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
@@ -91,11 +105,12 @@ impl Experiment for MiVsOffset {
         let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
             let (o, k) = combos[t];
             let what = format!("the K = {k} circuit at offset d = {}", self.offsets[o]);
-            learn_pairs(
+            learn_pairs_with(
                 &signals[o].raw,
                 k,
                 &self.learning,
                 self.theta_init,
+                self.theta_fixed,
                 rng,
                 ctx,
                 &what,

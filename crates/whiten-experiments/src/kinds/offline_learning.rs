@@ -14,8 +14,8 @@ use whiten_core::linear::WhiteningNetwork;
 use whiten_core::metrics::whitening_error;
 
 use super::common::{
-    Basis, Init, Spectrum, covariance, ensure, ensure_positive, ensure_positive_grid,
-    initial_networks, scale_key,
+    Basis, Init, Spectrum, acceleration_claim, check_sizes, covariance, ensure, ensure_positive,
+    ensure_positive_grid, initial_networks, scale_key,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -141,13 +141,7 @@ impl Experiment for OfflineLearning {
     ];
 
     fn check(&self) -> Result<(), ParamError> {
-        ensure(self.n >= 1, "n", || "must be at least 1".into())?;
-        ensure(self.k >= self.n, "k", || {
-            format!(
-                "k = {} interneurons is fewer than n = {} primary neurons (need k >= n)",
-                self.k, self.n
-            )
-        })?;
+        check_sizes(self.n, self.k)?;
         self.spectrum.check("spectrum", self.n)?;
         ensure_positive(self.eta, "eta")?;
         ensure_positive(self.threshold, "threshold")?;
@@ -370,19 +364,15 @@ impl Experiment for OfflineLearning {
         let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
         for &init in &self.inits {
             let (d, w) = (reached(init, cmax, 0), reached(init, cmax, 1));
-            out.claim(Claim {
-                id: format!("p1.offline.acceleration.{}", init.label()),
-                paper: 1,
-                statement: format!("Interneurons accelerate offline learning from a large initial spectrum ({} init, c = {})", init.label(), scale_key(cmax)),
-                expected: "interneuron iterations < direct iterations".into(),
-                measured: format!(
-                    "direct {}, interneurons {}",
-                    d.map_or("not reached".into(), |x| x.to_string()),
-                    w.map_or("not reached".into(), |x| x.to_string())
-                ),
-                pass: matches!((d, w), (Some(d), Some(w)) if w < d) || matches!((d, w), (None, Some(_))),
-                figure: Some("offline_iterations".into()),
-            });
+            out.claim(acceleration_claim(
+                "offline",
+                init,
+                cmax,
+                d,
+                w,
+                "iterations",
+                "offline_iterations",
+            ));
         }
         Ok(out)
     }

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
 
 use super::common::{
-    Basis, Init, Spectrum, covariance, ensure, ensure_positive, ensure_positive_grid,
-    initial_networks, scale_key,
+    Basis, Init, Spectrum, acceleration_claim, at_least_one, check_sizes, covariance, ensure,
+    ensure_positive, ensure_positive_grid, initial_networks, scale_key,
 };
 use super::online::{Stream, Trace, median_error, samples_to_threshold};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::output::{Cell, Claim, Outputs, Table, json_float};
+use crate::output::{Cell, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Panel, Series, Style};
 
 /// Parameters of `online_learning`.
@@ -76,14 +76,11 @@ pub(crate) fn check_stream(
     window: usize,
     record_every: usize,
 ) -> Result<(), ParamError> {
-    ensure(n >= 1, "n", || "must be at least 1".into())?;
-    ensure(k >= n, "k", || {
-        format!("k = {k} interneurons is fewer than n = {n} primary neurons (need k >= n)")
-    })?;
+    check_sizes(n, k)?;
     ensure_positive(eta, "eta")?;
     ensure_positive(threshold, "threshold")?;
-    ensure(batch >= 1, "batch", || "must be at least 1".into())?;
-    ensure(window >= 1, "window", || "must be at least 1".into())?;
+    at_least_one(batch, "batch")?;
+    at_least_one(window, "window")?;
     ensure(record_every >= 1, "record_every", || {
         "must be at least 1".into()
     })
@@ -134,7 +131,7 @@ impl Experiment for OnlineLearning {
         ensure(!self.inits.is_empty(), "inits", || {
             "must not be empty".into()
         })?;
-        ensure(self.samples >= 1, "samples", || "must be at least 1".into())
+        at_least_one(self.samples, "samples")
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
@@ -263,16 +260,15 @@ impl Experiment for OnlineLearning {
                 .expect("combo");
             let d = samples_to_threshold(&traces[t], 0, 0, self.samples, self.threshold);
             let w = samples_to_threshold(&traces[t], 1, 0, self.samples, self.threshold);
-            let show = |x: Option<usize>| x.map_or("not reached".into(), |x| x.to_string());
-            out.claim(Claim {
-                id: format!("p1.online.acceleration.{}", init.label()),
-                paper: 1,
-                statement: format!("Interneurons accelerate online learning from a large initial spectrum ({} init, c = {})", init.label(), scale_key(cmax)),
-                expected: format!("interneuron reaches error {} in fewer samples than direct", self.threshold),
-                measured: format!("direct {}, interneurons {}", show(d), show(w)),
-                pass: matches!((d, w), (Some(d), Some(w)) if w < d) || matches!((d, w), (None, Some(_))),
-                figure: Some("online_error".into()),
-            });
+            out.claim(acceleration_claim(
+                "online",
+                init,
+                cmax,
+                d,
+                w,
+                "samples",
+                "online_error",
+            ));
         }
         Ok(out)
     }

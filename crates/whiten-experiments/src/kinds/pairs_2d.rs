@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ensure;
 use super::paper2::{
-    ImageSource, Learning, RobustSettings, density_panel, learn_pairs, pair_signals,
+    ImageSource, Learning, RobustSettings, check_theta_values, density_panel, learn_pairs_with,
+    pair_signals,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -30,6 +31,9 @@ pub struct Pairs2d {
     pub learning: Learning,
     /// Base of the initial theta (authors: 2.3 in 2D).
     pub theta_init: f64,
+    /// `Some(theta)`: every interneuron's theta fixed at this value, only `g` and `W` learn;
+    /// `None` (default): theta learns from `theta_init + 0.1 U` (the paper).
+    pub theta_fixed: Option<f64>,
 }
 
 impl Default for Pairs2d {
@@ -40,6 +44,7 @@ impl Default for Pairs2d {
             ks: vec![2, 3, 4],
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
+            theta_fixed: None,
         }
     }
 }
@@ -81,6 +86,10 @@ impl Experiment for Pairs2d {
     const DESCRIPTION: &'static str = "Paper 2, Fig. 4: density contours of raw, ZCA and circuit responses to coefficient pairs, with mutual information";
     const PARAMS: &'static [ParamDoc] = &[
         param(
+            "theta_fixed",
+            "None (default): theta learns (the paper); Some(theta): all interneurons keep theta fixed there, only g and W learn",
+        ),
+        param(
             "source",
             "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
         ),
@@ -106,7 +115,11 @@ impl Experiment for Pairs2d {
             &self.ks,
             &self.learning,
             self.theta_init,
-        )
+        )?;
+        if let Some(t) = self.theta_fixed {
+            check_theta_values(&[t], "theta_fixed")?;
+        }
+        Ok(())
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
@@ -123,11 +136,12 @@ impl Experiment for Pairs2d {
         let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
             let (o, k) = combos[t];
             let what = format!("the K = {k} circuit at offset d = {}", self.offsets[o]);
-            learn_pairs(
+            learn_pairs_with(
                 &signals[o].raw,
                 k,
                 &self.learning,
                 self.theta_init,
+                self.theta_fixed,
                 rng,
                 ctx,
                 &what,

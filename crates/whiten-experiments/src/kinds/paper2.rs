@@ -243,13 +243,19 @@ impl Learning {
 
     /// The trainer; `learn_w` is false in 1D (W = 1 stays fixed).
     pub fn trainer(&self, learn_w: bool) -> Trainer {
+        self.trainer_with(learn_w, true)
+    }
+
+    /// The trainer; `learn_w` false keeps `W` fixed, `learn_theta` false keeps `theta` where
+    /// it was set (its rate is 0: only the gains, and `W` if it learns, move).
+    pub fn trainer_with(&self, learn_w: bool, learn_theta: bool) -> Trainer {
         match self {
             Learning::Reference(r) => Trainer {
                 batch_size: r.batch,
                 schedule: Schedule::Reference {
                     rates: LearningRates {
                         eta_g: r.eta_g,
-                        eta_theta: r.eta_theta,
+                        eta_theta: if learn_theta { r.eta_theta } else { 0.0 },
                         eta_w: if learn_w { r.eta_w } else { 0.0 },
                     },
                     iterations: r.iterations,
@@ -259,7 +265,7 @@ impl Learning {
                 batch_size: r.batch,
                 schedule: Schedule::Robust(RobustSchedule {
                     eta_g: r.eta_g,
-                    eta_theta: r.eta_theta,
+                    eta_theta: if learn_theta { r.eta_theta } else { 0.0 },
                     eta_w: if learn_w { r.eta_w } else { 0.0 },
                     tolerance: r.tolerance,
                     max_iterations: r.max_iterations,
@@ -341,10 +347,33 @@ pub fn learn_pairs<R: Rng>(
     ctx: &RunContext,
     what: &str,
 ) -> Result<PairRun> {
+    learn_pairs_with(pairs, k, learning, theta_init, None, rng, ctx, what)
+}
+
+/// As [`learn_pairs`]; with `theta_fixed = Some(theta)` every interneuron's activation
+/// parameter is set to `theta` and kept there (only `g` and `W` learn), otherwise `theta`
+/// starts at `theta_init + 0.1 U` and learns.
+#[allow(clippy::too_many_arguments)]
+pub fn learn_pairs_with<R: Rng>(
+    pairs: &[[f64; 2]],
+    k: usize,
+    learning: &Learning,
+    theta_init: f64,
+    theta_fixed: Option<f64>,
+    rng: &mut R,
+    ctx: &RunContext,
+    what: &str,
+) -> Result<PairRun> {
     let flat: Vec<f64> = pairs.iter().flat_map(|p| [p[0], p[1]]).collect();
     let mut circuit = Circuit::reference_init(2, k, theta_init, rng)
         .map_err(|e| ctx.numerical(format!("initialising {what}"), e))?;
-    let report = train_on(&mut circuit, &learning.trainer(true), &flat, rng)
+    if let Some(theta) = theta_fixed {
+        circuit
+            .set_theta(&vec![theta; k])
+            .map_err(|e| ctx.numerical(format!("fixing theta of {what}"), e))?;
+    }
+    let trainer = learning.trainer_with(true, theta_fixed.is_none());
+    let report = train_on(&mut circuit, &trainer, &flat, rng)
         .map_err(|e| ctx.numerical(format!("learning {what}"), e))?;
     let mut out = vec![0.0; flat.len()];
     circuit
@@ -494,6 +523,17 @@ pub fn density_panel(
     }
     panel.legend = crate::plot::Legend::LowerRight;
     panel.note(note)
+}
+
+/// Refuses activation parameters outside `[1, 3]` (the circuit's range).
+pub fn check_theta_values(values: &[f64], field: &str) -> Result<(), ParamError> {
+    ensure(!values.is_empty(), field, || "must not be empty".into())?;
+    for (i, &t) in values.iter().enumerate() {
+        ensure((1.0..=3.0).contains(&t), &format!("{field}[{i}]"), || {
+            format!("theta must be within [1, 3] (got {t})")
+        })?;
+    }
+    Ok(())
 }
 
 /// Which derivative of `b(theta)` the theta rule uses: the authors' `Reference` (no kink
