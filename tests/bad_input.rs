@@ -196,3 +196,33 @@ fn duplicate_names_are_refused() {
     assert_refused(&o, &["`good` is already used"]);
     assert!(c.out().join("good/summary.json").is_file());
 }
+
+#[test]
+fn divergence_is_diagnosed_and_other_experiments_continue() {
+    let c = Case::new("diverge");
+    // Learning rates beyond the stability limits of spec 1 section 4.3.
+    let off = c.file(
+        "off.ron",
+        r#"(kind: "offline_learning", name: "off", seed: 1, params: (eta: 1.5))"#,
+    );
+    let on = c.file(
+        "on.ron",
+        r#"(kind: "online_learning", name: "on", seed: 1, params: (eta: 0.9, samples: 2000))"#,
+    );
+    let good = c.file("good.ron", GOOD);
+    let o = c.run(&[&off, &on, &good]);
+    assert_refused(
+        &o,
+        &[
+            "experiment `off` failed at interneuron network",
+            "iteration 14",
+            "eta = 1.5 is beyond the stability limit 0.5000",
+            "M = W W^T is not positive definite",
+            "experiment `on` failed at direct network",
+            "sample 2",
+            "M is not positive definite",
+        ],
+    );
+    assert!(no_outputs(&c.out(), "off") && no_outputs(&c.out(), "on"));
+    assert!(c.out().join("good/summary.json").is_file());
+}

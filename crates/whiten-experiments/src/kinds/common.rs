@@ -301,3 +301,34 @@ pub fn acceleration_claim(
         figure: Some(figure.into()),
     }
 }
+
+/// The linear stability limit of the discrete offline updates at the optimum (spec 1, 4.3):
+/// direct `m <- m + eta (lambda/m^2 - 1)` is stable iff `eta < sqrt(lambda_min(C))`,
+/// interneurons `s <- s + eta (lambda/s^3 - s)` iff `eta < 1/2`.
+pub fn stability_limit(network: &str, c: faer::MatRef<'_, f64>) -> f64 {
+    if network == "direct" {
+        whiten_core::cov::sym_eigen(c).map_or(f64::NAN, |e| {
+            e.values
+                .first()
+                .copied()
+                .unwrap_or(f64::NAN)
+                .max(0.0)
+                .sqrt()
+        })
+    } else {
+        0.5
+    }
+}
+
+/// `", eta = X is beyond the stability limit Y of the <network> update"` when it is, for
+/// diagnostics of diverged runs; empty otherwise.
+pub fn stability_note(network: &str, eta: f64, c: faer::MatRef<'_, f64>) -> String {
+    let limit = stability_limit(network, c);
+    if eta >= limit {
+        format!(
+            " (eta = {eta} is beyond the stability limit {limit:.4} of the {network} update, spec 1 section 4.3)"
+        )
+    } else {
+        String::new()
+    }
+}

@@ -15,7 +15,7 @@ use whiten_core::metrics::whitening_error;
 
 use super::common::{
     Basis, Init, Spectrum, acceleration_claim, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, initial_networks, scale_key,
+    ensure_positive_grid, initial_networks, scale_key, stability_note,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -80,7 +80,8 @@ pub(crate) fn learn_offline(
     ctx: &RunContext,
     what: &str,
 ) -> Result<Trajectory> {
-    let at = |it: usize| format!("{what}, iteration {it}");
+    let note = stability_note(net.label(), eta, c);
+    let at = |it: usize| format!("{what}, iteration {it}{note}");
     let mut errors = vec![whitening_error(net, c).map_err(|e| ctx.numerical(at(0), e))?];
     let mut reached = (errors[0] < threshold).then_some(0);
     let mut it = 0;

@@ -69,6 +69,12 @@ impl Stream<'_> {
         let mut trace = Trace::default();
         let [d, w] = nets;
         let mut nets: [&mut dyn WhiteningNetwork; 2] = [d, w];
+        let notes: Vec<String> = nets
+            .iter()
+            .map(|net| {
+                super::common::stability_note(net.label(), self.eta, self.sources[0].covariance())
+            })
+            .collect();
         let mut t = 0;
         let mut next_record = 0;
         loop {
@@ -96,13 +102,16 @@ impl Stream<'_> {
             let b = self.batch.min(self.total - t).min(to_switch);
             let x = self.source_at(t).sample(b, rng);
             for (i, net) in nets.iter_mut().enumerate() {
-                let at =
-                    |e| ctx.numerical(format!("{} network, {what}, sample {t}", net.label()), e);
+                let label = net.label();
+                let at = |e| {
+                    ctx.numerical(
+                        format!("{label} network, {what}, sample {t}{}", notes[i]),
+                        e,
+                    )
+                };
                 let y = net.respond(x.as_ref()).map_err(at)?;
                 windows[i].push_columns(y.as_ref());
-                net.online_step(x.as_ref(), self.eta).map_err(|e| {
-                    ctx.numerical(format!("{} network, {what}, sample {t}", net.label()), e)
-                })?;
+                net.online_step(x.as_ref(), self.eta).map_err(at)?;
             }
             t += b;
         }
