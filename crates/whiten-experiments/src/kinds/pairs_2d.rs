@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ensure;
 use super::paper2::{
-    ImageSource, Learning, RobustSettings, check_theta_values, density_panel, learn_pairs_with,
-    pair_signals,
+    ImageSource, Learning, RobustSettings, check_theta_values, density_panel, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -123,30 +122,15 @@ impl Experiment for Pairs2d {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
-        let (name, image) = self.source.image(0, &mut ctx.setup_rng(), ctx)?;
-        let band = self.source.band(&image, ctx)?;
-        let signals = self
-            .offsets
-            .iter()
-            .map(|&d| pair_signals(&band, self.source.crop, d, ctx))
-            .collect::<Result<Vec<_>>>()?;
-        let combos: Vec<(usize, usize)> = (0..self.offsets.len())
-            .flat_map(|o| self.ks.iter().map(move |&k| (o, k)))
-            .collect();
-        let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
-            let (o, k) = combos[t];
-            let what = format!("the K = {k} circuit at offset d = {}", self.offsets[o]);
-            learn_pairs_with(
-                &signals[o].raw,
-                k,
-                &self.learning,
-                self.theta_init,
-                self.theta_fixed,
-                rng,
-                ctx,
-                &what,
-            )
-        })?;
+        let (name, signals, combos, runs) = pair_sweep(
+            &self.source,
+            &self.offsets,
+            &self.ks,
+            &self.learning,
+            self.theta_init,
+            self.theta_fixed,
+            ctx,
+        )?;
 
         let mut out = Outputs::default();
         let mut table = Table::new(

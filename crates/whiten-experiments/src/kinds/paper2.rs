@@ -559,3 +559,43 @@ impl BDerivativeRule {
         }
     }
 }
+
+/// The 2D experiments' common work: the first image of `source`, its band, the pairs at every
+/// offset with their raw and ZCA MI, and one learned circuit per (offset, K), in parallel.
+/// Returns the image name, the signals per offset, the (offset index, K) of each run, and the
+/// runs in that order.
+#[allow(clippy::type_complexity)]
+pub fn pair_sweep(
+    source: &ImageSource,
+    offsets: &[usize],
+    ks: &[usize],
+    learning: &Learning,
+    theta_init: f64,
+    theta_fixed: Option<f64>,
+    ctx: &RunContext,
+) -> Result<(String, Vec<PairSignals>, Vec<(usize, usize)>, Vec<PairRun>)> {
+    let (name, image) = source.image(0, &mut ctx.setup_rng(), ctx)?;
+    let band = source.band(&image, ctx)?;
+    let signals = offsets
+        .iter()
+        .map(|&d| pair_signals(&band, source.crop, d, ctx))
+        .collect::<Result<Vec<_>>>()?;
+    let combos: Vec<(usize, usize)> = (0..offsets.len())
+        .flat_map(|o| ks.iter().map(move |&k| (o, k)))
+        .collect();
+    let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
+        let (o, k) = combos[t];
+        let what = format!("the K = {k} circuit at offset d = {}", offsets[o]);
+        learn_pairs_with(
+            &signals[o].raw,
+            k,
+            learning,
+            theta_init,
+            theta_fixed,
+            rng,
+            ctx,
+            &what,
+        )
+    })?;
+    Ok((name, signals, combos, runs))
+}
