@@ -46,9 +46,13 @@ enum Task {
         /// Worker threads for the runs (results do not depend on it).
         #[arg(long)]
         threads: Option<usize>,
-        /// Cargo profile to build the binary with (CI reuses its test build with `dev`).
+        /// Cargo profile to build the binary with.
         #[arg(long, default_value = "release")]
         profile: String,
+        /// Use this `whiten` binary instead of building one (CI reuses the binary of its
+        /// test build: `--binary target/debug/whiten`).
+        #[arg(long, conflicts_with = "profile")]
+        binary: Option<PathBuf>,
     },
 }
 
@@ -78,7 +82,8 @@ fn run(cli: Cli) -> Result<()> {
             bless,
             threads,
             profile,
-        } => reproduce(&names, &out, check, bless, threads, &profile),
+            binary,
+        } => reproduce(&names, &out, check, bless, threads, &profile, binary),
     }
 }
 
@@ -89,33 +94,24 @@ fn reproduce(
     bless: bool,
     threads: Option<usize>,
     profile: &str,
+    binary: Option<PathBuf>,
 ) -> Result<()> {
     let root = root();
     let files = experiment_files(&root.join("experiments"), names)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: building whiten ({profile} profile)");
-    let status = Command::new(&cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "--profile",
-            profile,
-            "--quiet",
-            "--package",
-            "whiten-cli",
-            "--bin",
-            "whiten",
-        ])
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("building the whiten binary failed");
-    }
-    // Cargo's `dev` profile builds into target/debug.
-    let folder = if profile == "dev" { "debug" } else { profile };
-    let exe = target_dir(&root)
-        .join(folder)
-        .join(format!("whiten{}", std::env::consts::EXE_SUFFIX));
+    let exe = match binary {
+        Some(b) => {
+            let b = if b.is_absolute() {
+                b
+            } else {
+                std::env::current_dir()?.join(b)
+            };
+            if !b.is_file() {
+                bail!("--binary {}: no such file", b.display());
+            }
+            b
+        }
+        None => build(&root, profile)?,
+    };
     let out = if out.is_absolute() {
         out.to_path_buf()
     } else {
@@ -212,6 +208,34 @@ fn reproduce(
         );
     }
     Ok(())
+}
+
+/// Builds the `whiten` binary with `profile`; its path.
+fn build(root: &Path, profile: &str) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: building whiten ({profile} profile)");
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "--quiet",
+            "--package",
+            "whiten-cli",
+            "--bin",
+            "whiten",
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building the whiten binary failed");
+    }
+    // Cargo's `dev` profile builds into target/debug.
+    let folder = if profile == "dev" { "debug" } else { profile };
+    Ok(target_dir(root)
+        .join(folder)
+        .join(format!("whiten{}", std::env::consts::EXE_SUFFIX)))
 }
 
 fn target_dir(root: &Path) -> PathBuf {
