@@ -27,37 +27,7 @@ pub struct GgFit {
     pub log_likelihood: f64,
 }
 
-/// `ln Gamma(x)` for `x > 0` by the Lanczos approximation (g = 7, 9 terms; relative error
-/// ~1e-15), with the reflection formula below 1/2.
-///
-/// Private duplicate of the special-function module's version (kept here so that the
-/// statistics do not depend on work in progress elsewhere).
-pub(crate) fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEF: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Gamma(x) Gamma(1 - x) = pi / sin(pi x).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).abs().ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = COEF[0];
-    for (i, c) in COEF.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
-}
+use crate::special::ln_gamma;
 
 /// Generalised Gaussian density `beta / (2 alpha Gamma(1/beta)) exp(-(|x| / alpha)^beta)`.
 pub fn gg_density(alpha: f64, beta: f64, x: f64) -> f64 {
