@@ -58,13 +58,20 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
+// Both stages are named `experiment` after serde: ron names the struct in errors such as
+// "Expected opening `(` for struct `experiment`".
 #[derive(Deserialize)]
+#[serde(rename = "experiment")]
 struct Peek {
     kind: String,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, bound = "P: DeserializeOwned + Default")]
+#[serde(
+    rename = "experiment",
+    deny_unknown_fields,
+    bound = "P: DeserializeOwned + Default"
+)]
 struct Envelope<P> {
     #[allow(dead_code)]
     kind: String,
@@ -209,7 +216,10 @@ fn offset_of(source: &str, (line, col): (usize, usize)) -> usize {
     let mut off = 0;
     for (i, l) in source.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            return off + l.char_indices().nth(col - 1).map_or(l.len(), |(b, _)| b);
+            return off
+                + l.char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map_or(l.len(), |(b, _)| b);
         }
         off += l.len();
     }
@@ -247,15 +257,26 @@ pub fn locate_field(source: &str, field: &str, from: Option<usize>) -> Option<(u
             }
             continue;
         }
+        if b == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            // Block comment (not nested): skip to its end, or to the end of the text.
+            i = source[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |p| i + 2 + p + 2);
+            continue;
+        }
+        // Compare bytes, not `&source[i..]`: `i` may fall inside a multi-byte character.
         if i >= start
-            && source[i..].starts_with(field)
+            && bytes[i..].starts_with(field.as_bytes())
             && (i == 0 || !is_ident(bytes[i - 1]))
             && !bytes.get(i + field.len()).is_some_and(|&c| is_ident(c))
         {
+            // `i` starts a match of `field`, so it and `i + field.len()` are char boundaries.
             let rest = source[i + field.len()..].trim_start();
             if rest.starts_with(':') {
                 let line = source[..i].matches('\n').count() + 1;
-                let col = source[..i].rfind('\n').map_or(i, |p| i - p - 1) + 1;
+                let line_start = source[..i].rfind('\n').map_or(0, |p| p + 1);
+                // Columns count characters, as ron's do.
+                let col = source[line_start..i].chars().count() + 1;
                 return Some((line, col));
             }
         }
@@ -270,9 +291,12 @@ fn field_before(source: &str, offset: usize) -> Option<String> {
     let head = &source[..offset.min(source.len())];
     let colon = head.rfind(':')?;
     let before = head[..colon].trim_end();
+    // Step over the whole delimiting character: it may be more than one byte.
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let name = &before[start..];
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then(|| name.to_owned())
 }
@@ -295,6 +319,12 @@ mod tests {
             locate_field(src, "k", Some(offset_of(src, p))),
             Some((5, 12))
         );
+        // Block comments are skipped; non-ASCII text before a field neither panics nor
+        // shifts its column (columns count characters).
+        let src = "(/* kind: no, é */ name: \"é\", /* ü */ kind: \"a\")";
+        assert_eq!(locate_field(src, "kind", None), Some((1, 39)));
+        assert_eq!(locate_field("(é kind: 1)", "kind", None), Some((1, 4)));
+        assert_eq!(locate_field("(/* kind: 1", "kind", None), None);
     }
 
     #[test]
@@ -304,6 +334,8 @@ mod tests {
             Some("eta")
         );
         assert_eq!(field_before("(", 1), None);
+        // A multi-byte character right before the name (found by the fuzz tests).
+        assert_eq!(field_before("(\"éimages: 1", 13).as_deref(), Some("images"));
     }
 
     #[test]

@@ -133,6 +133,12 @@ pub enum ImageError {
         /// The extensions accepted.
         extensions: String,
     },
+    /// A file of zero bytes.
+    #[error("{name}: empty file (0 bytes)")]
+    EmptyFile {
+        /// The file.
+        name: String,
+    },
 }
 
 /// Reads an image file as greyscale in [0, 1], choosing the decoder by magic bytes.
@@ -147,6 +153,11 @@ pub fn read_image(path: &Path) -> Result<Image, ImageError> {
 
 /// Decodes an image held in memory; `name` is used in error messages.
 pub fn read_image_bytes(bytes: &[u8], name: &str) -> Result<Image, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::EmptyFile {
+            name: name.to_string(),
+        });
+    }
     if bytes.len() >= 4
         && u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) == SUN_RASTER_MAGIC
     {
@@ -164,7 +175,15 @@ pub fn read_image_bytes(bytes: &[u8], name: &str) -> Result<Image, ImageError> {
     let decoded =
         image::load_from_memory_with_format(bytes, format).map_err(|e| ImageError::Decode {
             name: name.to_string(),
-            message: e.to_string(),
+            message: match &e {
+                // The decoders report a short file as a bare "failed to fill whole buffer".
+                image::ImageError::IoError(io)
+                    if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    format!("truncated: the file ends before its pixel data does ({io})")
+                }
+                _ => e.to_string(),
+            },
         })?;
     grey_from_dynamic(&decoded, name)
 }
@@ -280,7 +299,9 @@ pub fn read_sun_raster(bytes: &[u8], name: &str) -> Result<Image, ImageError> {
     let row_bytes = u64::from(h.width) * bytes_per_pixel;
     // Rows are padded to a multiple of 16 bits.
     let row_stride = row_bytes + row_bytes % 2;
-    let expected = row_stride * u64::from(h.height);
+    // Saturating: width and height up to 2^32 - 1 overflow u64 at depth 24 and 32 (found by
+    // the fuzz tests); a saturated size is simply more than any file holds.
+    let expected = row_stride.saturating_mul(u64::from(h.height));
     let data = &bytes[SUN_HEADER_LEN..];
     if (data.len() as u64) < expected {
         return Err(ImageError::TruncatedPixels {
@@ -451,6 +472,16 @@ mod tests {
                 ..
             }
         ));
+        // Huge dimensions: the size saturates instead of overflowing.
+        let e = err(&sun([m, u32::MAX, u32::MAX, 32, 0, 1, 0, 0], &[0; 8]));
+        assert!(matches!(
+            e,
+            ImageError::TruncatedPixels {
+                expected: u64::MAX,
+                found: 8,
+                ..
+            }
+        ));
         // Through the magic-byte dispatcher: the magic alone is a truncated header.
         let e = read_image_bytes(&SUN_RASTER_MAGIC.to_be_bytes(), name).unwrap_err();
         assert!(matches!(e, ImageError::TruncatedHeader { found: 4, .. }));
@@ -535,12 +566,24 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_broken_files() {
+        let e = read_image_bytes(&[], "empty.ras").unwrap_err();
+        assert_eq!(e.to_string(), "empty.ras: empty file (0 bytes)");
         let e = read_image_bytes(b"hello world, not an image", "notes.txt").unwrap_err();
         assert!(matches!(e, ImageError::UnknownFormat { .. }));
         assert!(e.to_string().starts_with("notes.txt: "));
         // JPEG magic, decoder not built in.
         let e = read_image_bytes(&[0xff, 0xd8, 0xff, 0xe0, 0, 0], "photo.jpg").unwrap_err();
         assert!(matches!(e, ImageError::FormatNotEnabled { .. }), "{e}");
+        // A PGM whose pixel data stops early says so.
+        let mut pgm = b"P5\n4 4\n255\n".to_vec();
+        pgm.extend_from_slice(&[1, 2, 3]);
+        let e = read_image_bytes(&pgm, "short.pgm").unwrap_err();
+        assert!(
+            matches!(e, ImageError::Decode { .. })
+                && e.to_string()
+                    .starts_with("short.pgm: cannot decode: truncated"),
+            "{e}"
+        );
         // A PNG signature followed by garbage.
         let e = read_image_bytes(b"\x89PNG\r\n\x1a\n garbage", "broken.png").unwrap_err();
         assert!(matches!(e, ImageError::Decode { .. }), "{e}");

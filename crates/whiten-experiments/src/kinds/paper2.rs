@@ -82,7 +82,8 @@ impl ImageSource {
         rng: &mut R,
         ctx: &RunContext,
     ) -> Result<(String, Image)> {
-        let (name, image) = match &self.images {
+        // `label` names the image in errors: the file's path, or the generated image's name.
+        let (name, label, image) = match &self.images {
             None => {
                 let params = DeadLeavesParams {
                     width: self.crop,
@@ -91,7 +92,8 @@ impl ImageSource {
                 };
                 let img = dead_leaves(&params, rng)
                     .map_err(|e| ctx.numerical("generating a dead-leaves image", e))?;
-                (format!("dead-leaves-{index}"), img)
+                let name = format!("dead-leaves-{index}");
+                (name.clone(), name, img)
             }
             Some(p) => {
                 let files = list_images(Path::new(p)).map_err(|e| ctx.failure(e.to_string()))?;
@@ -102,12 +104,13 @@ impl ImageSource {
                 let name = file
                     .file_stem()
                     .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-                (name, img)
+                (name, file.display().to_string(), img)
             }
         };
         if image.width < self.crop || image.height < self.crop {
+            // Errors about a file start with its path, like the readers' errors.
             return Err(ctx.failure(format!(
-                "image {name} is {} x {} pixels, smaller than the crop {} x {}",
+                "{label}: image is {} x {} pixels, smaller than the crop {} x {} (params.source.crop)",
                 image.width, image.height, self.crop, self.crop
             )));
         }

@@ -1,0 +1,238 @@
+//! The bad-input corpus: every file in `tests/bad_inputs/` is run through the `whiten` binary
+//! and must be refused cleanly: non-zero exit, no panic, an error naming the file (RON errors
+//! with line and column, image errors with the image file), and no output folder. The first
+//! line of every error is snapshot-tested (`snapshots/bad_input_corpus__corpus.snap`).
+//!
+//! Image cases (`image_*.ron`) read images from their working directory; the bytes of those
+//! images are defined here ([`fixtures`]) and written into a temporary directory per case.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use whiten_experiments::images::{SUN_RASTER_MAGIC, read_image};
+
+/// The corpus directory.
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bad_inputs")
+}
+
+/// A fresh temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("whiten-corpus-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A Sun raster file: header words [magic, width, height, depth, length, type, map type,
+/// map length], then `data`.
+fn sun(words: [u32; 8], data: &[u8]) -> Vec<u8> {
+    let mut b: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+    b.extend_from_slice(data);
+    b
+}
+
+/// What an image case finds in its working directory.
+enum Fixture {
+    /// A file with these bytes.
+    File(&'static str, Vec<u8>),
+    /// A directory holding one non-image file.
+    DirWithoutImages(&'static str),
+    /// Nothing: the path the case names does not exist.
+    Absent,
+}
+
+/// The fixture of image case `case`, or `None` for a RON-only case.
+fn fixtures(case: &str) -> Option<Fixture> {
+    let m = SUN_RASTER_MAGIC;
+    let full = sun([m, 16, 16, 8, 256, 1, 0, 0], &[128; 256]);
+    Some(match case {
+        "image_empty_file" => Fixture::File("empty.ras", Vec::new()),
+        "image_truncated_header" => Fixture::File("header.ras", full[..20].to_vec()),
+        // 16 x 16 grey needs 256 pixel bytes; 100 are there.
+        "image_truncated_pixels" => Fixture::File("pixels.ras", full[..32 + 100].to_vec()),
+        "image_wrong_magic" => Fixture::File(
+            "magic.ras",
+            sun([0x1234_5678, 16, 16, 8, 256, 1, 0, 0], &[0; 256]),
+        ),
+        "image_unsupported_depth" => {
+            Fixture::File("depth.ras", sun([m, 16, 16, 16, 512, 1, 0, 0], &[0; 512]))
+        }
+        "image_colour_map" => Fixture::File(
+            "colourmap.ras",
+            sun([m, 16, 16, 8, 256, 1, 1, 768], &[0; 768 + 256]),
+        ),
+        // 1 x 1 grey, its row padded to 2 bytes.
+        "image_too_small" => Fixture::File("tiny.ras", sun([m, 1, 1, 8, 2, 1, 0, 0], &[128, 0])),
+        "image_truncated_pgm" => {
+            let mut b = b"P5\n16 16\n255\n".to_vec();
+            b.extend_from_slice(&[7; 10]);
+            Fixture::File("short.pgm", b)
+        }
+        "image_empty_dir" => Fixture::DirWithoutImages("no_images"),
+        "image_missing_path" => Fixture::Absent,
+        _ => return None,
+    })
+}
+
+/// The file an image case's error must name.
+fn image_name(f: &Fixture) -> &'static str {
+    match f {
+        Fixture::File(name, _) => name,
+        Fixture::DirWithoutImages(name) => name,
+        Fixture::Absent => "absent.ras",
+    }
+}
+
+/// Runs `whiten run FILE --out out` in `dir`.
+fn run_in(dir: &Path, file: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whiten"))
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .args(["run", file, "--out", "out", "--threads", "1"])
+        .output()
+        .unwrap()
+}
+
+/// Whether `line` contains `FILE:LINE:COLUMN:` with numeric line and column.
+fn has_location(line: &str, file: &str) -> bool {
+    let Some(at) = line.find(&format!("{file}:")) else {
+        return false;
+    };
+    let mut parts = line[at + file.len() + 1..].splitn(3, ':');
+    let mut number = || {
+        parts
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    number() && number() && parts.next().is_some()
+}
+
+#[test]
+fn every_bad_input_is_refused_cleanly() {
+    let mut cases: Vec<String> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 30, "only {} cases", cases.len());
+
+    let tmp = TempDir::new("cases");
+    let mut listing = String::new();
+    for case in &cases {
+        let dir = tmp.0.join(case);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = format!("{case}.ron");
+        std::fs::copy(corpus().join(&file), dir.join(&file)).unwrap();
+        let fixture = fixtures(case);
+        assert_eq!(
+            fixture.is_some(),
+            case.starts_with("image_"),
+            "{case}: image cases (and only they) need a fixture"
+        );
+        match &fixture {
+            Some(Fixture::File(name, bytes)) => std::fs::write(dir.join(name), bytes).unwrap(),
+            Some(Fixture::DirWithoutImages(name)) => {
+                std::fs::create_dir_all(dir.join(name)).unwrap();
+                std::fs::write(dir.join(name).join("notes.txt"), b"no images here").unwrap();
+            }
+            Some(Fixture::Absent) | None => {}
+        }
+
+        let o = run_in(&dir, &file);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success(), "{case}: expected a non-zero exit");
+        assert!(!err.contains("panicked"), "{case}: panic:\n{err}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: "), "{case}: stderr:\n{err}");
+        match &fixture {
+            None => assert!(
+                has_location(first, &file),
+                "{case}: the error must name {file} with line and column: {first}"
+            ),
+            Some(f) => assert!(
+                first.contains(image_name(f)),
+                "{case}: the error must name {}: {first}",
+                image_name(f)
+            ),
+        }
+        let out = dir.join("out");
+        let written: Vec<_> = std::fs::read_dir(&out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            written.is_empty(),
+            "{case}: nothing may be written: {written:?}"
+        );
+        let prefix = format!("{}/", dir.display());
+        listing.push_str(&format!("{case} -> {}\n", first.replace(&prefix, "<tmp>/")));
+    }
+    insta::assert_snapshot!("corpus", listing);
+}
+
+#[test]
+fn odd_width_sun_raster_skips_row_padding() {
+    // 9 x 8 grey: each row is 9 pixel bytes and one pad byte (255, never a pixel value).
+    let (w, h) = (9usize, 8usize);
+    let value = |i: usize, j: usize| ((17 * i + 5 * j) % 250) as u8;
+    let mut data = Vec::new();
+    for i in 0..h {
+        data.extend((0..w).map(|j| value(i, j)));
+        data.push(255);
+    }
+    let bytes = sun(
+        [
+            SUN_RASTER_MAGIC,
+            w as u32,
+            h as u32,
+            8,
+            data.len() as u32,
+            1,
+            0,
+            0,
+        ],
+        &data,
+    );
+    let tmp = TempDir::new("odd");
+    let path = tmp.0.join("odd.ras");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let img = read_image(&path).unwrap();
+    assert_eq!((img.width, img.height), (w, h));
+    for i in 0..h {
+        for j in 0..w {
+            let want = f64::from(value(i, j)) / 255.0;
+            assert!(
+                (img.pixels[i * w + j] - want).abs() < 1e-15,
+                "pixel ({i}, {j}): {} != {want}",
+                img.pixels[i * w + j]
+            );
+        }
+    }
+
+    // The binary accepts it too: an 8 x 8 crop of it runs to completion.
+    std::fs::write(
+        tmp.0.join("odd.ron"),
+        r#"(kind: "gaussianize_1d", name: "odd", seed: 1, params: (source: (images: "odd.ras", crop: 8), learning: Reference(iterations: 10)))"#,
+    )
+    .unwrap();
+    let o = run_in(&tmp.0, "odd.ron");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "odd-width image refused:\n{err}");
+    assert!(tmp.0.join("out/odd/summary.json").is_file());
+}
