@@ -1,7 +1,7 @@
 //! `cargo xtask`: project automation for the whiten workspace.
 //!
 //! ```text
-//! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N]
+//! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //! ```
 //!
 //! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
@@ -9,6 +9,8 @@
 //! `results/REPORT.md` (each paper claim, the measured number, pass or fail, the figure).
 //! `--check` compares each `summary.json` with its committed snapshot in
 //! `experiments/snapshots/` and fails with the command that updates them (`--bless`).
+//! Experiments whose folder is already up to date are skipped by `whiten run` (REPORT.md is
+//! still written from every summary); `--force` re-runs them.
 
 // A command-line program: printing progress and results is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -53,6 +55,9 @@ enum Task {
         /// test build: `--binary target/debug/whiten`).
         #[arg(long, conflicts_with = "profile")]
         binary: Option<PathBuf>,
+        /// Re-run experiments whose output folder is already up to date.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -83,7 +88,8 @@ fn run(cli: Cli) -> Result<()> {
             threads,
             profile,
             binary,
-        } => reproduce(&names, &out, check, bless, threads, &profile, binary),
+            force,
+        } => reproduce(&names, &out, check, bless, threads, &profile, binary, force),
     }
 }
 
@@ -95,6 +101,7 @@ fn reproduce(
     threads: Option<usize>,
     profile: &str,
     binary: Option<PathBuf>,
+    force: bool,
 ) -> Result<()> {
     let root = root();
     let files = experiment_files(&root.join("experiments"), names)?;
@@ -131,6 +138,9 @@ fn reproduce(
         .arg(&out);
     if let Some(t) = threads {
         cmd.arg("--threads").arg(t.to_string());
+    }
+    if force {
+        cmd.arg("--force");
     }
     let run_ok = cmd
         .status()

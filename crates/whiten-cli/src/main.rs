@@ -6,19 +6,31 @@
 //! whiten run experiments/offline_learning.ron --out results --threads 2
 //! ```
 //!
+//! `whiten run` skips an experiment whose folder is up to date (its `manifest.json` matches
+//! the resolved configuration and this version, and every file is there); `--force` re-runs.
+//! The first Ctrl-C lets the current experiment finish (or abandons it, writing nothing) and
+//! runs no further one; a second Ctrl-C stops at once (a hidden temporary folder may remain,
+//! removed by the next run).
+//!
 //! Exit code 0 when every experiment ran, 1 when any file was refused or any run failed
-//! (the others still run and keep their outputs), 2 for a command-line error.
+//! (the others still run and keep their outputs), 2 for a command-line error, 130 after
+//! Ctrl-C.
 
 // A command-line program: printing results to stdout and errors to stderr is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use whiten_experiments::{Registry, RunOptions, load_file, run_one};
+use whiten_experiments::{ExperimentError, Outcome, Registry, RunOptions, load_file, run_or_skip};
+
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +66,9 @@ enum Command {
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Re-run experiments whose output folder is already up to date.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -66,8 +81,9 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match dispatch(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Status::Ok) => ExitCode::SUCCESS,
+        Ok(Status::Failed) => ExitCode::from(1),
+        Ok(Status::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -75,8 +91,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs a command; `Ok(false)` when some experiment failed.
-fn dispatch(cli: Cli) -> anyhow::Result<bool> {
+/// How a command ended.
+enum Status {
+    /// Everything ran.
+    Ok,
+    /// A file was refused or an experiment failed.
+    Failed,
+    /// Stopped by Ctrl-C.
+    Interrupted,
+}
+
+/// Runs a command.
+fn dispatch(cli: Cli) -> anyhow::Result<Status> {
     let registry = Registry::builtin();
     match cli.command {
         Command::List => {
@@ -85,7 +111,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<bool> {
             for k in kinds {
                 println!("{:width$}  {}", k.name(), k.description());
             }
-            Ok(true)
+            Ok(Status::Ok)
         }
         Command::Describe { kind } => {
             let k = registry.get(&kind).with_context(|| {
@@ -104,13 +130,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<bool> {
                 "\nfile layout:\n(\n    kind: {:?},\n    name: \"my_run\",\n    seed: 1,\n    params: ( ... ),\n)",
                 k.name()
             );
-            Ok(true)
+            Ok(Status::Ok)
         }
         Command::Run {
             files,
             out,
             seed,
             threads,
+            force,
         } => {
             if let Some(n) = threads {
                 anyhow::ensure!(n >= 1, "--threads must be at least 1");
@@ -119,17 +146,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<bool> {
                     .build_global()
                     .context("cannot start the thread pool")?;
             }
-            run(&registry, &files, out, seed)
+            let cancel = Arc::new(AtomicBool::new(false));
+            let flag = cancel.clone();
+            let handler = ctrlc::set_handler(move || {
+                if flag.swap(true, Ordering::SeqCst) {
+                    eprintln!("whiten: second interrupt, stopping now");
+                    std::process::exit(i32::from(INTERRUPTED));
+                }
+                eprintln!(
+                    "whiten: interrupt: finishing or abandoning the current experiment, then stopping (Ctrl-C again to stop at once)"
+                );
+            });
+            if let Err(e) = handler {
+                tracing::warn!("cannot handle Ctrl-C: {e}");
+            }
+            let opts = RunOptions {
+                out,
+                seed,
+                progress: true,
+                force,
+                cancel: Some(cancel),
+            };
+            run(&registry, &files, &opts)
         }
     }
 }
 
-fn run(
-    registry: &Registry,
-    files: &[PathBuf],
-    out: PathBuf,
-    seed: Option<u64>,
-) -> anyhow::Result<bool> {
+fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Status> {
     let mut ok = true;
     let mut loaded = Vec::new();
     for f in files {
@@ -156,26 +199,66 @@ fn run(
             }
         }
     }
-    let opts = RunOptions {
-        out,
-        seed,
-        progress: true,
+    let interrupted = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
     };
+    // Experiments whose folder is complete (run now or up to date), and those not run.
+    let mut completed = Vec::new();
+    let mut not_run = Vec::new();
+    let mut failed = Vec::new();
     for l in &loaded {
-        match run_one(l, &opts) {
-            Ok(done) => println!(
-                "ok     {:<22} {} files in {} ({:.2} s)",
-                l.name,
-                done.files.len(),
-                done.dir.display(),
-                done.elapsed.as_secs_f64()
-            ),
+        if interrupted() {
+            not_run.push(l.name.as_str());
+            continue;
+        }
+        match run_or_skip(l, opts) {
+            Ok(Outcome::Ran(done)) => {
+                completed.push(l.name.as_str());
+                println!(
+                    "ok     {:<22} {} files in {} ({:.2} s)",
+                    l.name,
+                    done.files.len(),
+                    done.dir.display(),
+                    done.elapsed.as_secs_f64()
+                );
+            }
+            Ok(Outcome::Skipped { .. }) => {
+                completed.push(l.name.as_str());
+                println!("skipped {} (up to date; --force to re-run)", l.name);
+            }
+            Err(ExperimentError::Cancelled { .. }) => {
+                not_run.push(l.name.as_str());
+                println!("abandoned {:<19} (interrupted; nothing written)", l.name);
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 println!("failed {:<22} (nothing written)", l.name);
+                failed.push(l.name.as_str());
                 ok = false;
             }
         }
     }
-    Ok(ok)
+    if interrupted() {
+        let list = |names: &[&str]| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        let failed = if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed: {}", failed.join(", "))
+        };
+        eprintln!(
+            "whiten: interrupted; completed: {}; not run: {}{failed}",
+            list(&completed),
+            list(&not_run)
+        );
+        return Ok(Status::Interrupted);
+    }
+    Ok(if ok { Status::Ok } else { Status::Failed })
 }

@@ -123,11 +123,7 @@ fn main() -> anyhow::Result<()> {
     registry.register::<EtaSweep>();
     let ron = r#"(kind: "eta_sweep", name: "eta_sweep", seed: 1, params: (scale: 10.0))"#;
     let loaded = load_str(ron, "eta_sweep.ron".as_ref(), &registry)?;
-    let opts = RunOptions {
-        out: "results".into(),
-        seed: None,
-        progress: true,
-    };
+    let opts = RunOptions::new("results");
     let done = run_one(&loaded, &opts)?;
     println!("wrote {} files to {}", done.files.len(), done.dir.display());
     Ok(())

@@ -4,8 +4,16 @@
 //! Reproducibility: task `i` always draws from stream `i` of the experiment's seed, whichever
 //! thread runs it, and results are collected by index, so outputs do not depend on the number
 //! of threads.
+//!
+//! Cancellation: a context may carry a shared flag ([`RunContext::with_cancel`]); once it is
+//! set, [`RunContext::par_tasks`] starts no new task and returns
+//! [`ExperimentError::Cancelled`], and long experiments may poll [`RunContext::cancelled`]
+//! between steps. The flag is set by the caller (the CLI sets it on Ctrl-C); this library
+//! handles no signals.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
@@ -21,6 +29,7 @@ pub struct RunContext {
     name: String,
     seed: u64,
     show_progress: bool,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl RunContext {
@@ -31,6 +40,29 @@ impl RunContext {
             name: name.into(),
             seed,
             show_progress: std::io::stderr().is_terminal(),
+            cancel: None,
+        }
+    }
+
+    /// Lets the run be cancelled: once `flag` is set, no new task starts and the run ends
+    /// with [`ExperimentError::Cancelled`].
+    pub fn with_cancel(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Whether cancellation was requested. Long experiments may poll it between steps and
+    /// return [`Self::cancellation`] when it is true.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// The error a cancelled run returns.
+    pub fn cancellation(&self) -> ExperimentError {
+        ExperimentError::Cancelled {
+            experiment: self.name.clone(),
         }
     }
 
@@ -83,7 +115,9 @@ impl RunContext {
 
     /// Runs `count` tasks in parallel (rayon); task `i` gets stream `i + 1` (stream 0 is
     /// [`Self::setup_rng`]).
-    /// Results come back in task order; the first error (in task order) is returned.
+    /// Results come back in task order; the first error (in task order) is returned. Once the
+    /// context is [cancelled](Self::cancelled), tasks not yet started are skipped and the
+    /// result is [`ExperimentError::Cancelled`] (unless an earlier task failed).
     pub fn par_tasks<T, F>(&self, count: usize, label: &str, f: F) -> Result<Vec<T>>
     where
         T: Send,
@@ -93,6 +127,9 @@ impl RunContext {
         let results: Vec<Result<T>> = (0..count)
             .into_par_iter()
             .map(|i| {
+                if self.cancelled() {
+                    return Err(self.cancellation());
+                }
                 let mut rng = self.rng(i as u64 + 1);
                 let r = f(i, &mut rng);
                 bar.inc(1);
@@ -100,6 +137,13 @@ impl RunContext {
             })
             .collect();
         bar.finish_and_clear();
+        if self.cancelled() {
+            // A task may have finished after the flag was set; the run is abandoned anyway.
+            if let Some(e) = results.into_iter().find_map(|r| r.err()) {
+                return Err(e);
+            }
+            return Err(self.cancellation());
+        }
         results.into_iter().collect()
     }
 
@@ -166,5 +210,32 @@ mod tests {
         };
         assert_eq!(run(1), run(2));
         assert_eq!(run(2), run(3));
+    }
+
+    #[test]
+    fn cancelled_tasks_stop_with_a_typed_error() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let ctx = RunContext::new("t", 1)
+            .without_progress()
+            .with_cancel(flag.clone());
+        assert!(!ctx.cancelled());
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        // One thread, so tasks run in order: task 3 sets the flag, later ones never start.
+        let r = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| {
+                ctx.par_tasks(100, "x", |i, _| {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    if i == 3 {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    Ok(i)
+                })
+            });
+        assert!(matches!(r, Err(ExperimentError::Cancelled { .. })), "{r:?}");
+        assert!(ctx.cancelled());
+        assert!(started.load(Ordering::Relaxed) < 100);
     }
 }

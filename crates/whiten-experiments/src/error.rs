@@ -122,6 +122,13 @@ pub enum ExperimentError {
         /// The backend's message.
         message: String,
     },
+    /// The run was cancelled (the cancellation flag of its [`crate::RunContext`] was set)
+    /// before it finished; nothing was written.
+    #[error("experiment `{experiment}` was cancelled")]
+    Cancelled {
+        /// The experiment's name.
+        experiment: String,
+    },
 }
 
 /// Result with [`ExperimentError`].

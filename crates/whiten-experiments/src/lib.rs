@@ -9,7 +9,8 @@
 //! * [`RunContext`]: master seed, independent ChaCha streams per task, parallel tasks with
 //!   results in task order, progress bars.
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
-//!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`.
+//!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`, with a
+//!   [`manifest`] that lets `whiten run` skip up-to-date experiments.
 //! * [`images`]: image files (Sun raster, PNG, PGM) read as greyscale in [0, 1].
 //! * [`kinds`]: the experiments that reproduce the papers.
 //!
@@ -23,6 +24,7 @@ pub mod error;
 pub mod experiment;
 pub mod images;
 pub mod kinds;
+pub mod manifest;
 pub mod output;
 pub mod plot;
 pub mod runner;
@@ -33,4 +35,4 @@ pub use error::{ExperimentError, ParamError, Result};
 pub use experiment::{DescribedParam, Experiment, Kind, ParamDoc, Registry, Runnable, param};
 pub use output::{Cell, Claim, Outputs, Table};
 pub use plot::{Axis, Figure, Legend, Panel, Raster, Scale, Series, Style};
-pub use runner::{Completed, RunOptions, run_one};
+pub use runner::{Completed, Outcome, RunOptions, is_up_to_date, run_one, run_or_skip};
