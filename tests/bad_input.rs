@@ -226,3 +226,23 @@ fn divergence_is_diagnosed_and_other_experiments_continue() {
     assert!(no_outputs(&c.out(), "off") && no_outputs(&c.out(), "on"));
     assert!(c.out().join("good/summary.json").is_file());
 }
+
+#[test]
+fn circuit_failure_is_diagnosed() {
+    // A gain rate so large that the gains collapse to 0: the response Jacobian loses positive
+    // definiteness and the run stops with the quantity named.
+    let c = Case::new("circuit");
+    let f = c.file(
+        "g.ron",
+        r#"(kind: "gaussianize_1d", name: "g", seed: 1, params: (source: (crop: 64), learning: Reference(eta_g: 1000000.0, iterations: 50)))"#,
+    );
+    let o = c.run(&[&f]);
+    assert_refused(
+        &o,
+        &[
+            "experiment `g` failed at learning on dead-leaves-0",
+            "not positive definite",
+        ],
+    );
+    assert!(no_outputs(&c.out(), "g"));
+}
