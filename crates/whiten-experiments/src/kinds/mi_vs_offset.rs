@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pairs_2d::check_pairs;
-use super::paper2::{ImageSource, Learning, RobustSettings, check_theta_values, pair_sweep};
+use super::paper2::{ImageSource, Learning, RobustSettings, pair_sweep};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
@@ -82,11 +82,8 @@ impl Experiment for MiVsOffset {
             &self.ks,
             &self.learning,
             self.theta_init,
-        )?;
-        if let Some(t) = self.theta_fixed {
-            check_theta_values(&[t], "theta_fixed")?;
-        }
-        Ok(())
+            self.theta_fixed,
+        )
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {

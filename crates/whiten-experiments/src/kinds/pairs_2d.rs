@@ -55,7 +55,11 @@ pub(crate) fn check_pairs(
     ks: &[usize],
     learning: &Learning,
     theta_init: f64,
+    theta_fixed: Option<f64>,
 ) -> Result<(), ParamError> {
+    if let Some(t) = theta_fixed {
+        check_theta_values(&[t], "theta_fixed")?;
+    }
     source.check()?;
     learning.check("learning")?;
     ensure(!offsets.is_empty(), "offsets", || {
@@ -114,11 +118,8 @@ impl Experiment for Pairs2d {
             &self.ks,
             &self.learning,
             self.theta_init,
-        )?;
-        if let Some(t) = self.theta_fixed {
-            check_theta_values(&[t], "theta_fixed")?;
-        }
-        Ok(())
+            self.theta_fixed,
+        )
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
