@@ -240,7 +240,7 @@ fn circuit_failure_is_diagnosed() {
     assert_refused(
         &o,
         &[
-            "experiment `g` failed at learning on dead-leaves-0",
+            "experiment `g` failed at learning on dead-leaves-0: learning iteration 2:",
             "not positive definite",
         ],
     );

@@ -93,6 +93,14 @@ pub enum CoreError {
         /// Which decomposition.
         what: &'static str,
     },
+    /// A failure during learning, with the iteration at which it happened.
+    #[error("learning iteration {iteration}: {source}")]
+    Learning {
+        /// The learning iteration (1-based) whose step failed.
+        iteration: usize,
+        /// What failed.
+        source: Box<CoreError>,
+    },
 }
 
 /// Result with [`CoreError`].

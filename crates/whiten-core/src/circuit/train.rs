@@ -42,6 +42,14 @@
 use super::{Activation, Circuit, LearningRates, THETA_MAX, THETA_MIN};
 use crate::error::{CoreError, Result};
 
+/// Tags a learning-step error with its (1-based) iteration.
+fn at_iteration(iteration: usize, e: CoreError) -> CoreError {
+    CoreError::Learning {
+        iteration,
+        source: Box::new(e),
+    }
+}
+
 /// The robust schedule's settings (see the module docs for the update).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RobustSchedule {
@@ -248,7 +256,9 @@ impl Trainer {
                     sample(&mut batch);
                     // the normalisation of the diagnostics uses theta before the step
                     state.refresh_sds(circuit);
-                    let info = circuit.learn_step(&batch, &rates)?;
+                    let info = circuit
+                        .learn_step(&batch, &rates)
+                        .map_err(|e| at_iteration(iterations + 1, e))?;
                     newton += info.newton_iterations;
                     iterations += 1;
                     state.observe(circuit, alpha, diag.clip, false);
@@ -278,7 +288,9 @@ impl Trainer {
                 while iterations < rs.max_iterations {
                     sample(&mut batch);
                     state.refresh_sds(circuit);
-                    let (_, nt) = circuit.accumulate(&batch, learn_w)?;
+                    let (_, nt) = circuit
+                        .accumulate(&batch, learn_w)
+                        .map_err(|e| at_iteration(iterations + 1, e))?;
                     newton += nt;
                     let eg = rs.rate(rs.eta_g, iterations);
                     let et = rs.rate(rs.eta_theta, iterations);
@@ -295,7 +307,9 @@ impl Trainer {
                         }
                     }
                     if learn_w {
-                        circuit.apply_dw(rs.rate(rs.eta_w, iterations))?;
+                        circuit
+                            .apply_dw(rs.rate(rs.eta_w, iterations))
+                            .map_err(|e| at_iteration(iterations + 1, e))?;
                     }
                     iterations += 1;
                     match averaging_since {
