@@ -246,3 +246,82 @@ fn circuit_failure_is_diagnosed() {
     );
     assert!(no_outputs(&c.out(), "g"));
 }
+
+#[test]
+fn response_solve_failure_and_non_finite_values_are_diagnosed() {
+    // A Newton budget too small for the response solve (1D and 2D circuits), and a covariance
+    // so large that the first offline update overflows: each run stops naming the experiment,
+    // the step and the quantity; the good experiment of the same invocation still runs.
+    let c = Case::new("solve");
+    let one = c.file(
+        "one.ron",
+        r#"(kind: "gaussianize_1d", name: "one", seed: 1, params: (source: (crop: 64), solver: (max_iterations: 1)))"#,
+    );
+    let two = c.file(
+        "two.ron",
+        r#"(kind: "pairs_2d", name: "two", seed: 1, params: (source: (crop: 64), offsets: [2], ks: [3], solver: (max_iterations: 2)))"#,
+    );
+    let huge = c.file(
+        "huge.ron",
+        r#"(kind: "offline_learning", name: "huge", seed: 1, params: (spectrum: Linspace(1e307, 1.7e308), scales: [1.0]))"#,
+    );
+    let good = c.file("good.ron", GOOD);
+    let o = c.run(&[&one, &two, &huge, &good]);
+    assert_refused(
+        &o,
+        &[
+            "experiment `one` failed at learning on dead-leaves-0: learning iteration 1: response solve did not converge after 1 iterations (residual",
+            "experiment `two` failed at learning the K = 3 circuit at offset d = 2: learning iteration 1: response solve did not converge after 2 iterations",
+            "experiment `huge` failed at direct network, commuting init, c = 1, iteration 1: non-finite value in M after update",
+        ],
+    );
+    for name in ["one", "two", "huge"] {
+        assert!(no_outputs(&c.out(), name), "{name} left outputs");
+    }
+    assert!(c.out().join("good/summary.json").is_file());
+}
+
+#[test]
+fn solver_settings_are_checked() {
+    let c = Case::new("solver");
+    let f = c.file(
+        "s.ron",
+        "(kind: \"mi_vs_offset\", name: \"s\", seed: 1, params: (\n    solver: (max_iterations: 0),\n))",
+    );
+    let o = c.run(&[&f]);
+    assert_refused(
+        &o,
+        &["s.ron:2:", "params.solver.max_iterations: must be at least 1"],
+    );
+    assert!(no_outputs(&c.out(), "s"));
+}
+
+#[test]
+fn images_are_read_before_any_work() {
+    // The first experiment is fine; the second points at an unreadable image. The image is
+    // refused at the parameter check, located at `source.images`, before anything runs.
+    let c = Case::new("early-image");
+    std::fs::write(c.dir.join("broken.ras"), [0x59, 0xa6, 0x6a, 0x95, 0, 0]).unwrap();
+    let img = c.dir.join("broken.ras").display().to_string();
+    let f = c.file(
+        "img.ron",
+        &format!(
+            "(kind: \"gaussianize_1d\", name: \"img\", seed: 1, params: (\n    source: (images: {img:?}, crop: 64),\n))"
+        ),
+    );
+    let good = c.file("good.ron", GOOD);
+    let o = c.run(&[&good, &f]);
+    let err = stderr(&o);
+    assert_refused(
+        &o,
+        &["img.ron:2:", "params.source.images:", "broken.ras: truncated"],
+    );
+    // The refusal comes before any experiment runs (good's progress line comes after it).
+    let refused = err.find("params.source.images").unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !err[..refused].contains("good") && out.contains("good"),
+        "stderr:\n{err}\nstdout:\n{out}"
+    );
+    assert!(no_outputs(&c.out(), "img"));
+}

@@ -21,7 +21,8 @@ use whiten_core::stats::{
 
 use super::common::ensure;
 use super::paper2::{
-    BDerivativeRule, ImageSource, Learning, RobustSettings, check_theta_values, train_on,
+    BDerivativeRule, ImageSource, Learning, RobustSettings, SolverSettings, check_theta_values,
+    train_on,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -52,6 +53,8 @@ pub struct Gaussianize1d {
     pub theta_init: f64,
     /// Required |excess kurtosis| of the responses for the claim.
     pub kurtosis_tolerance: f64,
+    /// Response solver.
+    pub solver: SolverSettings,
 }
 
 impl Default for Gaussianize1d {
@@ -67,6 +70,7 @@ impl Default for Gaussianize1d {
             theta_grid: None,
             theta_init: 2.2,
             kurtosis_tolerance: 0.15,
+            solver: SolverSettings::default(),
         }
     }
 }
@@ -112,7 +116,7 @@ impl Gaussianize1d {
         let mut circuit = Circuit::reference_init(1, k, self.theta_init, rng)
             .map_err(|e| ctx.numerical(format!("initialising the circuit for {name}"), e))?;
         circuit
-            .set_options(self.b_derivative.options())
+            .set_options(self.solver.options(self.b_derivative))
             .map_err(|e| ctx.numerical("options", e))?;
         if let Some(grid) = &self.theta_grid {
             circuit
@@ -325,6 +329,10 @@ impl Experiment for Gaussianize1d {
             "kurtosis_tolerance",
             "|excess kurtosis| of the responses below which an image counts as Gaussianised",
         ),
+        param(
+            "solver",
+            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
+        ),
     ];
 
     fn check(&self) -> Result<(), ParamError> {
@@ -344,7 +352,10 @@ impl Experiment for Gaussianize1d {
         })?;
         ensure(self.kurtosis_tolerance > 0.0, "kurtosis_tolerance", || {
             "must be positive".into()
-        })
+        })?;
+        self.solver.check()?;
+        // Last: reading the images is the only check that costs anything.
+        self.source.check_files(None)
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {

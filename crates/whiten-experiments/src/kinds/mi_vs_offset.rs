@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::pairs_2d::check_pairs;
-use super::paper2::{ImageSource, Learning, RobustSettings, pair_sweep};
+use super::paper2::{
+    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, pair_sweep,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
@@ -29,6 +31,8 @@ pub struct MiVsOffset {
     /// `Some(theta)`: every interneuron's theta fixed at this value, only `g` and `W` learn;
     /// `None` (default): theta learns from `theta_init + 0.1 U` (the paper).
     pub theta_fixed: Option<f64>,
+    /// Response solver.
+    pub solver: SolverSettings,
     /// Offsets up to this one count as "short" for the claim.
     pub short_offset: usize,
 }
@@ -42,7 +46,20 @@ impl Default for MiVsOffset {
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
             theta_fixed: None,
+            solver: SolverSettings::default(),
             short_offset: 2,
+        }
+    }
+}
+
+impl MiVsOffset {
+    /// The circuit settings shared with the other 2D experiment.
+    fn circuit_settings(&self) -> PairCircuit<'_> {
+        PairCircuit {
+            learning: &self.learning,
+            theta_init: self.theta_init,
+            theta_fixed: self.theta_fixed,
+            solver: self.solver,
         }
     }
 }
@@ -54,6 +71,10 @@ impl Experiment for MiVsOffset {
         param(
             "theta_fixed",
             "None (default): theta learns (the paper); Some(theta): all interneurons keep theta fixed there, only g and W learn",
+        ),
+        param(
+            "solver",
+            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
         ),
         param(
             "source",
@@ -80,9 +101,7 @@ impl Experiment for MiVsOffset {
             &self.source,
             &self.offsets,
             &self.ks,
-            &self.learning,
-            self.theta_init,
-            self.theta_fixed,
+            &self.circuit_settings(),
         )
     }
 
@@ -91,9 +110,7 @@ impl Experiment for MiVsOffset {
             &self.source,
             &self.offsets,
             &self.ks,
-            &self.learning,
-            self.theta_init,
-            self.theta_fixed,
+            &self.circuit_settings(),
             ctx,
         )?;
         let runs: Vec<(f64, f64)> = runs.iter().map(|r| (r.mi_every10, r.mi_all)).collect();

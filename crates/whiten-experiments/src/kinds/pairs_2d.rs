@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ensure;
 use super::paper2::{
-    ImageSource, Learning, RobustSettings, check_theta_values, density_panel, pair_sweep,
+    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, check_theta_values,
+    density_panel, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -33,6 +34,8 @@ pub struct Pairs2d {
     /// `Some(theta)`: every interneuron's theta fixed at this value, only `g` and `W` learn;
     /// `None` (default): theta learns from `theta_init + 0.1 U` (the paper).
     pub theta_fixed: Option<f64>,
+    /// Response solver.
+    pub solver: SolverSettings,
 }
 
 impl Default for Pairs2d {
@@ -44,6 +47,7 @@ impl Default for Pairs2d {
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
             theta_fixed: None,
+            solver: SolverSettings::default(),
         }
     }
 }
@@ -53,15 +57,14 @@ pub(crate) fn check_pairs(
     source: &ImageSource,
     offsets: &[usize],
     ks: &[usize],
-    learning: &Learning,
-    theta_init: f64,
-    theta_fixed: Option<f64>,
+    settings: &PairCircuit<'_>,
 ) -> Result<(), ParamError> {
-    if let Some(t) = theta_fixed {
+    if let Some(t) = settings.theta_fixed {
         check_theta_values(&[t], "theta_fixed")?;
     }
     source.check()?;
-    learning.check("learning")?;
+    settings.learning.check("learning")?;
+    settings.solver.check()?;
     ensure(!offsets.is_empty(), "offsets", || {
         "must not be empty".into()
     })?;
@@ -79,9 +82,24 @@ pub(crate) fn check_pairs(
             format!("K = {k}: the 2D circuit needs K >= N = 2 interneurons")
         })?;
     }
+    let theta_init = settings.theta_init;
     ensure((1.0..=2.9).contains(&theta_init), "theta_init", || {
         format!("must be within [1, 2.9] so that theta_0 stays in [1, 3] (got {theta_init})")
-    })
+    })?;
+    // Last: reading the image is the only check that costs anything (the first is used).
+    source.check_files(Some(1))
+}
+
+impl Pairs2d {
+    /// The circuit settings shared with the other 2D experiment.
+    fn circuit_settings(&self) -> PairCircuit<'_> {
+        PairCircuit {
+            learning: &self.learning,
+            theta_init: self.theta_init,
+            theta_fixed: self.theta_fixed,
+            solver: self.solver,
+        }
+    }
 }
 
 impl Experiment for Pairs2d {
@@ -91,6 +109,10 @@ impl Experiment for Pairs2d {
         param(
             "theta_fixed",
             "None (default): theta learns (the paper); Some(theta): all interneurons keep theta fixed there, only g and W learn",
+        ),
+        param(
+            "solver",
+            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
         ),
         param(
             "source",
@@ -116,9 +138,7 @@ impl Experiment for Pairs2d {
             &self.source,
             &self.offsets,
             &self.ks,
-            &self.learning,
-            self.theta_init,
-            self.theta_fixed,
+            &self.circuit_settings(),
         )
     }
 
@@ -127,9 +147,7 @@ impl Experiment for Pairs2d {
             &self.source,
             &self.offsets,
             &self.ks,
-            &self.learning,
-            self.theta_init,
-            self.theta_fixed,
+            &self.circuit_settings(),
             ctx,
         )?;
 

@@ -7,7 +7,8 @@ use std::path::Path;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::{
-    Circuit, LearningRates, RobustSchedule, Schedule, TrainReport, Trainer,
+    BDerivative, Circuit, CircuitOptions, LearningRates, RobustSchedule, Schedule, SolverOptions,
+    TrainReport, Trainer,
 };
 use whiten_core::signal::{DeadLeavesParams, Image, Pyramid, dead_leaves};
 
@@ -61,6 +62,32 @@ impl ImageSource {
             ensure(self.generated >= 1, "source.generated", || {
                 "must be at least 1".into()
             })?;
+        }
+        Ok(())
+    }
+
+    /// Reads the images that a run will use (all of them, or the first `limit`), so that a
+    /// missing, unreadable or too small image is refused before any work starts, at the field
+    /// `source.images`. Generated images need no check. The run reads them again (a file may
+    /// change in between; the run's own errors cover that).
+    pub fn check_files(&self, limit: Option<usize>) -> Result<(), ParamError> {
+        let Some(p) = &self.images else {
+            return Ok(());
+        };
+        let refuse = |reason: String| ParamError::new("source.images", reason);
+        let files = list_images(Path::new(p)).map_err(|e| refuse(e.to_string()))?;
+        for file in files.iter().take(limit.unwrap_or(usize::MAX)) {
+            let image = read_image(file).map_err(|e| refuse(e.to_string()))?;
+            if image.width < self.crop || image.height < self.crop {
+                return Err(refuse(format!(
+                    "{}: image is {} x {} pixels, smaller than the crop {} x {} (params.source.crop)",
+                    file.display(),
+                    image.width,
+                    image.height,
+                    self.crop,
+                    self.crop
+                )));
+            }
         }
         Ok(())
     }
@@ -196,6 +223,64 @@ impl Default for RobustSettings {
             batch: 100,
             tolerance: d.tolerance,
             max_iterations: d.max_iterations,
+        }
+    }
+}
+
+/// The response solver's stopping rule (damped Newton, see `whiten_core::circuit`). In RON:
+/// `solver: (max_iterations: 50)`; missing fields keep their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SolverSettings {
+    /// Absolute tolerance on the residual `||s - W n(r)||`.
+    pub abs_tol: f64,
+    /// Relative tolerance on the residual, times `||s||`.
+    pub rel_tol: f64,
+    /// Newton iterations per response before the run stops with "response did not converge".
+    pub max_iterations: usize,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        let d = SolverOptions::default();
+        Self {
+            abs_tol: d.abs_tol,
+            rel_tol: d.rel_tol,
+            max_iterations: d.max_iterations,
+        }
+    }
+}
+
+impl SolverSettings {
+    /// Refuses impossible settings.
+    pub fn check(&self) -> Result<(), ParamError> {
+        for (name, v) in [("abs_tol", self.abs_tol), ("rel_tol", self.rel_tol)] {
+            ensure(v.is_finite() && v >= 0.0, &format!("solver.{name}"), || {
+                format!("must be >= 0 and finite (got {v})")
+            })?;
+        }
+        ensure(
+            self.abs_tol > 0.0 || self.rel_tol > 0.0,
+            "solver.abs_tol",
+            || "abs_tol and rel_tol cannot both be 0".into(),
+        )?;
+        ensure(self.max_iterations >= 1, "solver.max_iterations", || {
+            "must be at least 1".into()
+        })
+    }
+
+    /// Circuit options with this solver and the given `b'(theta)` rule.
+    pub fn options(&self, b_derivative: BDerivativeRule) -> CircuitOptions {
+        CircuitOptions {
+            b_derivative: match b_derivative {
+                BDerivativeRule::Reference => BDerivative::Reference,
+                BDerivativeRule::Exact => BDerivative::Exact,
+            },
+            solver: SolverOptions {
+                abs_tol: self.abs_tol,
+                rel_tol: self.rel_tol,
+                max_iterations: self.max_iterations,
+            },
         }
     }
 }
@@ -340,36 +425,41 @@ pub struct PairRun {
     pub converged: bool,
 }
 
-/// Learns a `2 x k` circuit on `pairs` and measures the MI of its responses.
+/// How the 2D experiments build and train their circuits (their shared parameters).
+#[derive(Debug, Clone, Copy)]
+pub struct PairCircuit<'a> {
+    /// Learning schedule.
+    pub learning: &'a Learning,
+    /// Base of the initial theta (`theta_0 = theta_init + 0.1 U`).
+    pub theta_init: f64,
+    /// `Some(theta)`: every interneuron's theta set to `theta` and kept there (only `g` and
+    /// `W` learn); `None`: theta learns.
+    pub theta_fixed: Option<f64>,
+    /// Response solver.
+    pub solver: SolverSettings,
+}
+
+/// Learns a `2 x k` circuit on `pairs` as `settings` say and measures the MI of its responses.
 pub fn learn_pairs<R: Rng>(
     pairs: &[[f64; 2]],
     k: usize,
-    learning: &Learning,
-    theta_init: f64,
+    settings: &PairCircuit<'_>,
     rng: &mut R,
     ctx: &RunContext,
     what: &str,
 ) -> Result<PairRun> {
-    learn_pairs_with(pairs, k, learning, theta_init, None, rng, ctx, what)
-}
-
-/// As [`learn_pairs`]; with `theta_fixed = Some(theta)` every interneuron's activation
-/// parameter is set to `theta` and kept there (only `g` and `W` learn), otherwise `theta`
-/// starts at `theta_init + 0.1 U` and learns.
-#[allow(clippy::too_many_arguments)]
-pub fn learn_pairs_with<R: Rng>(
-    pairs: &[[f64; 2]],
-    k: usize,
-    learning: &Learning,
-    theta_init: f64,
-    theta_fixed: Option<f64>,
-    rng: &mut R,
-    ctx: &RunContext,
-    what: &str,
-) -> Result<PairRun> {
+    let PairCircuit {
+        learning,
+        theta_init,
+        theta_fixed,
+        solver,
+    } = *settings;
     let flat: Vec<f64> = pairs.iter().flat_map(|p| [p[0], p[1]]).collect();
     let mut circuit = Circuit::reference_init(2, k, theta_init, rng)
         .map_err(|e| ctx.numerical(format!("initialising {what}"), e))?;
+    circuit
+        .set_options(solver.options(BDerivativeRule::Reference))
+        .map_err(|e| ctx.numerical(format!("solver options of {what}"), e))?;
     if let Some(theta) = theta_fixed {
         circuit
             .set_theta(&vec![theta; k])
@@ -550,19 +640,6 @@ pub enum BDerivativeRule {
     Exact,
 }
 
-impl BDerivativeRule {
-    /// Circuit options using this rule.
-    pub fn options(self) -> whiten_core::circuit::CircuitOptions {
-        whiten_core::circuit::CircuitOptions {
-            b_derivative: match self {
-                BDerivativeRule::Reference => whiten_core::circuit::BDerivative::Reference,
-                BDerivativeRule::Exact => whiten_core::circuit::BDerivative::Exact,
-            },
-            ..Default::default()
-        }
-    }
-}
-
 /// The 2D experiments' common work: the first image of `source`, its band, the pairs at every
 /// offset with their raw and ZCA MI, and one learned circuit per (offset, K), in parallel.
 /// Returns the image name, the signals per offset, the (offset index, K) of each run, and the
@@ -572,9 +649,7 @@ pub fn pair_sweep(
     source: &ImageSource,
     offsets: &[usize],
     ks: &[usize],
-    learning: &Learning,
-    theta_init: f64,
-    theta_fixed: Option<f64>,
+    settings: &PairCircuit<'_>,
     ctx: &RunContext,
 ) -> Result<(String, Vec<PairSignals>, Vec<(usize, usize)>, Vec<PairRun>)> {
     let (name, image) = source.image(0, &mut ctx.setup_rng(), ctx)?;
@@ -589,16 +664,7 @@ pub fn pair_sweep(
     let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
         let (o, k) = combos[t];
         let what = format!("the K = {k} circuit at offset d = {}", offsets[o]);
-        learn_pairs_with(
-            &signals[o].raw,
-            k,
-            learning,
-            theta_init,
-            theta_fixed,
-            rng,
-            ctx,
-            &what,
-        )
+        learn_pairs(&signals[o].raw, k, settings, rng, ctx, &what)
     })?;
     Ok((name, signals, combos, runs))
 }
