@@ -291,7 +291,10 @@ fn solver_settings_are_checked() {
     let o = c.run(&[&f]);
     assert_refused(
         &o,
-        &["s.ron:2:", "params.solver.max_iterations: must be at least 1"],
+        &[
+            "s.ron:2:",
+            "params.solver.max_iterations: must be at least 1",
+        ],
     );
     assert!(no_outputs(&c.out(), "s"));
 }
@@ -314,7 +317,11 @@ fn images_are_read_before_any_work() {
     let err = stderr(&o);
     assert_refused(
         &o,
-        &["img.ron:2:", "params.source.images:", "broken.ras: truncated"],
+        &[
+            "img.ron:2:",
+            "params.source.images:",
+            "broken.ras: truncated",
+        ],
     );
     // The refusal comes before any experiment runs (good's progress line comes after it).
     let refused = err.find("params.source.images").unwrap();
