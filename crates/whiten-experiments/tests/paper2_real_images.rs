@@ -5,9 +5,11 @@
 //!
 //! 1D uses two interneurons with `theta` fixed at 1 and 3 (only the gains learn, robust
 //! schedule with `eta_theta = 0`): their constraints are unit variance and the Gaussian fourth
-//! moment. 2D uses the default robust schedule (g, theta and W learn). On kodak-23 (GG beta
-//! 0.48) no setting of the K = 3 circuit found so far reaches (b) reliably: that check is the
-//! ignored test at the end.
+//! moment. 2D uses `pairs_2d`'s defaults (robust schedule, `eta_w = 0.1`) with `theta:
+//! Initial`: theta stays at its start `2.3 + 0.1 U`, as in the authors' 2D runs, while g and W
+//! learn. With the default `theta: Learned`, kodak-23 (GG beta 0.48) fails (b): theta runs to
+//! its bound 3, each projection is close to Gaussian (excess kurtosis 0.08) but the pair stays
+//! dependent (ratio 0.54); kodak-01 and -13 do better than with `Initial` (second 2D test).
 
 // Tests say on stderr when they skip (shared images absent) and report what they measured.
 #![allow(clippy::print_stderr)]
@@ -19,8 +21,12 @@ use rand_chacha::ChaCha8Rng;
 use whiten_core::circuit::{Circuit, RobustSchedule, Schedule, Trainer};
 use whiten_core::signal::{Pyramid, pairs_2d, signal_1d};
 use whiten_core::stats::{MI_BIN_WIDTH, excess_kurtosis, mutual_information, zca_pairs};
+use whiten_experiments::context::RunContext;
 use whiten_experiments::images::read_image;
-use whiten_experiments::kinds::paper2::{ZCA_CENTRED, train_on};
+use whiten_experiments::kinds::pairs_2d::Pairs2d;
+use whiten_experiments::kinds::paper2::{
+    PairCircuit, ThetaMode, ZCA_CENTRED, learn_pairs, train_on,
+};
 
 const IMAGES: [&str; 3] = ["kodak-01", "kodak-13", "kodak-23"];
 
@@ -79,55 +85,58 @@ fn one_d_grid_1_3_gaussianises_every_image() {
     }
 }
 
-/// (circuit MI, ZCA MI), every 10th pair, d = 2, K = 3; `theta_fixed` as in `pairs_2d`.
-fn mi_d2_k3(dir: &Path, name: &str, theta_fixed: Option<f64>, seed: u64) -> (f64, f64) {
+/// (circuit MI, ZCA MI), every 10th pair, d = 2, K = 3, learned through the experiments' own
+/// code path with `pairs_2d`'s default settings and the given `theta` mode.
+fn mi_d2_k3(dir: &Path, name: &str, theta: ThetaMode, seed: u64) -> (f64, f64) {
     let p = pairs_2d(&band(dir, name), 512, 512, 2).unwrap();
     let zca = mutual_information(&zca_pairs(&p, ZCA_CENTRED).unwrap(), MI_BIN_WIDTH, 10).unwrap();
-    let flat: Vec<f64> = p.iter().flat_map(|q| [q[0], q[1]]).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut c = Circuit::reference_init(2, 3, 2.3, &mut rng).unwrap();
-    let eta_theta = match theta_fixed {
-        Some(t) => {
-            c.set_theta(&[t; 3]).unwrap();
-            0.0
-        }
-        None => RobustSchedule::default().eta_theta,
+    let defaults = Pairs2d::default();
+    let settings = PairCircuit {
+        learning: &defaults.learning,
+        theta_init: defaults.theta_init,
+        theta,
+        solver: defaults.solver,
     };
-    train_on(&mut c, &trainer(eta_theta, 1e-2), &flat, &mut rng).unwrap();
-    let mut r = vec![0.0; flat.len()];
-    c.respond_batch(&flat, &mut r).unwrap();
-    let rp: Vec<[f64; 2]> = r.chunks_exact(2).map(|q| [q[0], q[1]]).collect();
-    let mi = mutual_information(&rp, MI_BIN_WIDTH, 10).unwrap();
+    let ctx = RunContext::new("paper2_real_images", seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let run = learn_pairs(&p, 3, &settings, &mut rng, &ctx, name).unwrap();
+    let mi = run.mi_every10;
     eprintln!(
-        "{name}: d = 2, K = 3: circuit MI {mi:.4}, ZCA {zca:.4} (ratio {:.3}), theta {:?}",
+        "{name}: d = 2, K = 3, {theta:?}, seed {seed}: circuit MI {mi:.4}, ZCA {zca:.4} (ratio {:.3}), theta {:.3?}",
         mi / zca,
-        c.theta()
+        run.circuit.theta()
     );
     (mi, zca)
 }
 
+/// `theta: Initial` (theta at its start, as in the authors' 2D runs; g and W learn) on every
+/// photograph, three seeds: ratios about 0.08 (kodak-01), 0.18-0.22 (kodak-13), 0.22-0.24
+/// (kodak-23).
 #[test]
-fn two_d_k3_beats_a_quarter_of_zca_on_kodak_01_and_13() {
+fn two_d_k3_beats_a_quarter_of_zca_on_every_image() {
+    let Some(dir) = shared_images() else {
+        return;
+    };
+    for name in IMAGES {
+        for seed in 1..=3 {
+            let (mi, zca) = mi_d2_k3(&dir, name, ThetaMode::Initial, seed);
+            assert!(
+                mi < zca / 4.0,
+                "{name}, seed {seed}: circuit {mi} vs ZCA {zca}"
+            );
+        }
+    }
+}
+
+/// With `theta: Learned` (the default) the moderately sparse photographs do better still
+/// (about 0.07 and 0.13-0.16); kodak-23 does not (theta runs to 3, ratio 0.54).
+#[test]
+fn two_d_k3_learned_theta_on_kodak_01_and_13() {
     let Some(dir) = shared_images() else {
         return;
     };
     for name in ["kodak-01", "kodak-13"] {
-        let (mi, zca) = mi_d2_k3(&dir, name, None, 7);
+        let (mi, zca) = mi_d2_k3(&dir, name, ThetaMode::Learned, 7);
         assert!(mi < zca / 4.0, "{name}: circuit {mi} vs ZCA {zca}");
-    }
-}
-
-/// Not met yet: the best K = 3 setting found (theta fixed at 2.35 for all three interneurons,
-/// g and W learned) gives ratios 0.24 - 0.26 depending on the seed; learned theta (all at the
-/// bound 3) gives 0.54.
-#[test]
-#[ignore = "target (b) not reached on kodak-23 (best ratio 0.24-0.26)"]
-fn two_d_k3_beats_a_quarter_of_zca_on_kodak_23() {
-    let Some(dir) = shared_images() else {
-        return;
-    };
-    for seed in [1, 2, 3] {
-        let (mi, zca) = mi_d2_k3(&dir, "kodak-23", Some(2.35), seed);
-        assert!(mi < zca / 4.0, "seed {seed}: circuit {mi} vs ZCA {zca}");
     }
 }

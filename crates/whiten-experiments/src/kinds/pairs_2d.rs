@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ensure;
 use super::paper2::{
-    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, check_theta_values,
-    density_panel, pair_sweep,
+    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, ThetaMode,
+    check_theta_values, density_panel, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -31,9 +31,10 @@ pub struct Pairs2d {
     pub learning: Learning,
     /// Base of the initial theta (authors: 2.3 in 2D).
     pub theta_init: f64,
-    /// `Some(theta)`: every interneuron's theta fixed at this value, only `g` and `W` learn;
-    /// `None` (default): theta learns from `theta_init + 0.1 U` (the paper).
-    pub theta_fixed: Option<f64>,
+    /// `Learned` (default): theta learns at the schedule's `eta_theta`; `Initial`: theta stays
+    /// at its start, as in the authors' 2D runs (the setting for very sparse images such as
+    /// kodak-23); `Fixed(value)`: all interneurons at `value`.
+    pub theta: ThetaMode,
     /// Response solver.
     pub solver: SolverSettings,
 }
@@ -46,7 +47,7 @@ impl Default for Pairs2d {
             ks: vec![2, 3, 4],
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
-            theta_fixed: None,
+            theta: ThetaMode::Learned,
             solver: SolverSettings::default(),
         }
     }
@@ -59,8 +60,8 @@ pub(crate) fn check_pairs(
     ks: &[usize],
     settings: &PairCircuit<'_>,
 ) -> Result<(), ParamError> {
-    if let Some(t) = settings.theta_fixed {
-        check_theta_values(&[t], "theta_fixed")?;
+    if let ThetaMode::Fixed(t) = settings.theta {
+        check_theta_values(&[t], "theta")?;
     }
     source.check()?;
     settings.learning.check("learning")?;
@@ -96,7 +97,7 @@ impl Pairs2d {
         PairCircuit {
             learning: &self.learning,
             theta_init: self.theta_init,
-            theta_fixed: self.theta_fixed,
+            theta: self.theta,
             solver: self.solver,
         }
     }
@@ -107,8 +108,8 @@ impl Experiment for Pairs2d {
     const DESCRIPTION: &'static str = "Paper 2, Fig. 4: density contours of raw, ZCA and circuit responses to coefficient pairs, with mutual information";
     const PARAMS: &'static [ParamDoc] = &[
         param(
-            "theta_fixed",
-            "None (default): theta learns (the paper); Some(theta): all interneurons keep theta fixed there, only g and W learn",
+            "theta",
+            "Learned (default): theta learns at the schedule's eta_theta; Initial: theta stays at theta_0 = theta_init + 0.1 U, as in the authors' 2D runs (best on very sparse images); Fixed(value): all interneurons at value",
         ),
         param(
             "solver",
