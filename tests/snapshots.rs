@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use whiten_experiments::{Registry, RunContext, load_file};
+use whiten_experiments::{Registry, RunContext, load_file, load_str};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -54,6 +54,40 @@ fn every_experiment_file_loads() {
     assert!(
         n >= registry.names().len(),
         "every kind should have a file in experiments/"
+    );
+}
+
+/// The photograph experiments load and pass their checks (which read the images) when the
+/// shared photographs are present; their image paths are relative to the repository root.
+#[test]
+#[allow(clippy::print_stderr)] // says why it skips
+fn photograph_experiment_files_load() {
+    let registry = Registry::builtin();
+    let shared = root().join("../shared");
+    if !shared.join("data/images").is_dir() {
+        eprintln!("skipping: no shared photographs at {}", shared.display());
+        return;
+    }
+    let dir = root().join("experiments/photographs");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ron") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains("\"../shared/data/images"),
+                "{}",
+                path.display()
+            );
+            let text = text.replace("\"../shared/", &format!("\"{}/", shared.display()));
+            load_str(&text, &path, &registry).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 3,
+        "expected the three paper-2 kinds in {}",
+        dir.display()
     );
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
+//!                        [--photographs]
 //! ```
 //!
 //! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
@@ -10,7 +11,9 @@
 //! `--check` compares each `summary.json` with its committed snapshot in
 //! `experiments/snapshots/` and fails with the command that updates them (`--bless`).
 //! Experiments whose folder is already up to date are skipped by `whiten run` (REPORT.md is
-//! still written from every summary); `--force` re-runs them.
+//! still written from every summary); `--force` re-runs them. `--photographs` also runs
+//! `experiments/photographs/` (paper 2 on the photographs of `../shared/data/images`, which a
+//! plain clone does not have).
 
 // A command-line program: printing progress and results is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -58,6 +61,10 @@ enum Task {
         /// Re-run experiments whose output folder is already up to date.
         #[arg(long)]
         force: bool,
+        /// Also run experiments/photographs/ (needs ../shared/data/images beside the
+        /// checkout).
+        #[arg(long)]
+        photographs: bool,
     },
 }
 
@@ -89,12 +96,33 @@ fn run(cli: Cli) -> Result<()> {
             profile,
             binary,
             force,
-        } => reproduce(&names, &out, check, bless, threads, &profile, binary, force),
+            photographs,
+        } => {
+            let root = root();
+            let mut files = experiment_files(&root.join("experiments"), &names)?;
+            if photographs {
+                let images = root.join("../shared/data/images");
+                if !images.is_dir() {
+                    bail!(
+                        "--photographs needs the shared photographs at {} (a `shared` folder beside the checkout)",
+                        images.display()
+                    );
+                }
+                files.extend(experiment_files(
+                    &root.join("experiments").join("photographs"),
+                    &[],
+                )?);
+            }
+            reproduce(
+                &root, &files, &out, check, bless, threads, &profile, binary, force,
+            )
+        }
     }
 }
 
 fn reproduce(
-    names: &[String],
+    root: &Path,
+    files: &[PathBuf],
     out: &Path,
     check: bool,
     bless: bool,
@@ -103,8 +131,6 @@ fn reproduce(
     binary: Option<PathBuf>,
     force: bool,
 ) -> Result<()> {
-    let root = root();
-    let files = experiment_files(&root.join("experiments"), names)?;
     let exe = match binary {
         Some(b) => {
             let b = if b.is_absolute() {
@@ -117,7 +143,7 @@ fn reproduce(
             }
             b
         }
-        None => build(&root, profile)?,
+        None => build(root, profile)?,
     };
     let out = if out.is_absolute() {
         out.to_path_buf()
@@ -131,9 +157,9 @@ fn reproduce(
     );
     let start = std::time::Instant::now();
     let mut cmd = Command::new(&exe);
-    cmd.current_dir(&root)
+    cmd.current_dir(root)
         .arg("run")
-        .args(&files)
+        .args(files)
         .arg("--out")
         .arg(&out);
     if let Some(t) = threads {
@@ -152,7 +178,7 @@ fn reproduce(
     );
 
     let mut experiments = Vec::new();
-    for f in &files {
+    for f in files {
         let name = experiment_name(f)?;
         let summary = out.join(&name).join("summary.json");
         let value = fs::read_to_string(&summary)
