@@ -1,9 +1,6 @@
-//! Small private linear-algebra helpers for the circuit: a dense Cholesky solve for the
-//! generic-`N` Newton step and Haar-random orthogonal matrices for the authors' initial `W`.
+//! Small private linear-algebra helper for the circuit: a dense Cholesky solve for the
+//! generic-`N` Newton step.
 //! Hand-written loops: the matrices are a few rows wide, far below where a library pays off.
-
-use rand::{Rng, RngExt};
-use rand_distr::StandardNormal;
 
 /// Solves `H x = b` in place (`b` becomes `x`) for a symmetric positive-definite `H`
 /// (row-major `n x n`, only the lower triangle read; overwritten by its Cholesky factor).
@@ -46,43 +43,9 @@ pub(crate) fn cholesky_solve(h: &mut [f64], b: &mut [f64], n: usize) -> bool {
     true
 }
 
-/// A Haar-distributed random orthogonal `n x n` matrix (column-major): Gram-Schmidt on the
-/// columns of an i.i.d. standard Gaussian matrix (equivalently, the Q of its QR decomposition
-/// with a positive diagonal in R).
-pub(crate) fn haar_orthogonal<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<f64> {
-    loop {
-        let mut q: Vec<f64> = (0..n * n).map(|_| rng.sample(StandardNormal)).collect();
-        let mut ok = true;
-        for j in 0..n {
-            // twice-iterated modified Gram-Schmidt for orthogonality to rounding
-            for _ in 0..2 {
-                for k in 0..j {
-                    let dot: f64 = (0..n).map(|i| q[k * n + i] * q[j * n + i]).sum();
-                    for i in 0..n {
-                        q[j * n + i] -= dot * q[k * n + i];
-                    }
-                }
-            }
-            let norm = (0..n).map(|i| q[j * n + i].powi(2)).sum::<f64>().sqrt();
-            if norm < 1e-8 {
-                ok = false;
-                break;
-            }
-            for i in 0..n {
-                q[j * n + i] /= norm;
-            }
-        }
-        if ok {
-            return q;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn cholesky_solves_a_spd_system() {
@@ -110,26 +73,5 @@ mod tests {
         let mut bad = vec![1.0, 2.0, 2.0, 1.0];
         let mut y = vec![1.0, 1.0];
         assert!(!cholesky_solve(&mut bad, &mut y, 2));
-    }
-
-    #[test]
-    fn haar_matrices_are_orthogonal_and_spread_their_entries() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let n = 3;
-        let mut mean_q00_sq = 0.0;
-        let reps = 2000;
-        for _ in 0..reps {
-            let q = haar_orthogonal(n, &mut rng);
-            for a in 0..n {
-                for b in 0..n {
-                    let dot: f64 = (0..n).map(|i| q[a * n + i] * q[b * n + i]).sum();
-                    let want = if a == b { 1.0 } else { 0.0 };
-                    assert!((dot - want).abs() < 1e-13);
-                }
-            }
-            mean_q00_sq += q[0] * q[0] / reps as f64;
-        }
-        // For Haar Q, E[q_00^2] = 1/n; standard error of the mean ~ 0.3/sqrt(2000) ~ 0.007.
-        assert!((mean_q00_sq - 1.0 / n as f64).abs() < 0.03, "{mean_q00_sq}");
     }
 }

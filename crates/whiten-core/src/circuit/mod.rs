@@ -248,8 +248,12 @@ impl Circuit {
             vec![1.0; k]
         } else {
             // W_0 = Q_N [I_N 0] Q_K: column i is Q_N times the first n entries of Q_K's column i
-            let qn = linalg::haar_orthogonal(n, rng);
-            let qk = linalg::haar_orthogonal(k, rng);
+            let haar = |m: usize, rng: &mut R| -> Vec<f64> {
+                let q = crate::cov::haar_orthogonal(m, rng);
+                (0..m * m).map(|p| q[(p % m, p / m)]).collect()
+            };
+            let qn = haar(n, rng);
+            let qk = haar(k, rng);
             let mut w = vec![0.0; n * k];
             for i in 0..k {
                 for row in 0..n {
