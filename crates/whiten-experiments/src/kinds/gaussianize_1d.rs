@@ -21,8 +21,8 @@ use whiten_core::stats::{
 
 use super::common::ensure;
 use super::paper2::{
-    BDerivativeRule, ImageSource, Learning, RobustSettings, SolverSettings, check_theta_values,
-    train_on,
+    BDerivativeRule, ImageSource, Learning, OneDCircuit, OneDRun, RobustSettings, SolverSettings,
+    check_theta_values, learn_1d,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -101,6 +101,18 @@ const LIM: f64 = 6.0;
 const BINS: usize = 121;
 
 impl Gaussianize1d {
+    /// The circuit settings (shared with `image_survey`).
+    fn circuit_settings(&self) -> OneDCircuit<'_> {
+        OneDCircuit {
+            learning: &self.learning,
+            b_derivative: self.b_derivative,
+            interneurons: self.interneurons,
+            theta_grid: self.theta_grid.as_deref(),
+            theta_init: self.theta_init,
+            solver: self.solver,
+        }
+    }
+
     fn one(
         &self,
         index: usize,
@@ -112,24 +124,13 @@ impl Gaussianize1d {
         let signal = signal_1d(&band);
         let fit = fit_generalized_gaussian(&signal)
             .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
-        let k = self.theta_grid.as_ref().map_or(self.interneurons, Vec::len);
-        let mut circuit = Circuit::reference_init(1, k, self.theta_init, rng)
-            .map_err(|e| ctx.numerical(format!("initialising the circuit for {name}"), e))?;
-        circuit
-            .set_options(self.solver.options(self.b_derivative))
-            .map_err(|e| ctx.numerical("options", e))?;
-        if let Some(grid) = &self.theta_grid {
-            circuit
-                .set_theta(grid)
-                .map_err(|e| ctx.numerical("theta grid", e))?;
-        }
-        let trainer = self.learning.trainer_with(false, self.theta_grid.is_none());
-        let report = train_on(&mut circuit, &trainer, &signal, rng)
-            .map_err(|e| ctx.numerical(format!("learning on {name}"), e))?;
-        let mut responses = vec![0.0; signal.len()];
-        circuit
-            .respond_batch(&signal, &mut responses)
-            .map_err(|e| ctx.numerical(format!("responses to {name}"), e))?;
+        let run = learn_1d(&signal, &self.circuit_settings(), rng, ctx, &name)?;
+        let OneDRun {
+            circuit,
+            responses,
+            iterations,
+            converged,
+        } = run;
         let ks = |x: &[f64]| {
             ks_distance_normal(x).map_err(|e| ctx.numerical(format!("KS distance on {name}"), e))
         };
@@ -147,8 +148,8 @@ impl Gaussianize1d {
             beta: fit.beta,
             g: circuit.g().to_vec(),
             theta: circuit.theta().to_vec(),
-            iterations: report.iterations,
-            converged: report.converged,
+            iterations,
+            converged,
             sorted,
             responses,
             signal,

@@ -429,6 +429,74 @@ pub struct PairRun {
     pub converged: bool,
 }
 
+/// How the 1D experiments build and train their circuits (their shared parameters).
+#[derive(Debug, Clone, Copy)]
+pub struct OneDCircuit<'a> {
+    /// Learning schedule.
+    pub learning: &'a Learning,
+    /// Which `b'(theta)` the theta rule uses.
+    pub b_derivative: BDerivativeRule,
+    /// Interneurons when `theta` learns.
+    pub interneurons: usize,
+    /// `Some(grid)`: one interneuron per value, `theta` fixed there, only the gains learn.
+    pub theta_grid: Option<&'a [f64]>,
+    /// Base of the initial theta (`theta_0 = theta_init + 0.1 U`).
+    pub theta_init: f64,
+    /// Response solver.
+    pub solver: SolverSettings,
+}
+
+/// A 1D circuit learned on a signal, with its responses.
+pub struct OneDRun {
+    /// The learned circuit (`W = 1`).
+    pub circuit: Circuit,
+    /// Responses to every sample of the signal.
+    pub responses: Vec<f64>,
+    /// Learning iterations.
+    pub iterations: usize,
+    /// Whether the robust convergence test held at the end.
+    pub converged: bool,
+}
+
+/// Learns a 1D circuit on `signal` as `settings` say (`what` names the signal in errors) and
+/// computes its responses.
+pub fn learn_1d<R: Rng>(
+    signal: &[f64],
+    settings: &OneDCircuit<'_>,
+    rng: &mut R,
+    ctx: &RunContext,
+    what: &str,
+) -> Result<OneDRun> {
+    let k = settings
+        .theta_grid
+        .map_or(settings.interneurons, <[f64]>::len);
+    let mut circuit = Circuit::reference_init(1, k, settings.theta_init, rng)
+        .map_err(|e| ctx.numerical(format!("initialising the circuit for {what}"), e))?;
+    circuit
+        .set_options(settings.solver.options(settings.b_derivative))
+        .map_err(|e| ctx.numerical("options", e))?;
+    if let Some(grid) = settings.theta_grid {
+        circuit
+            .set_theta(grid)
+            .map_err(|e| ctx.numerical("theta grid", e))?;
+    }
+    let trainer = settings
+        .learning
+        .trainer_with(false, settings.theta_grid.is_none());
+    let report = train_on(&mut circuit, &trainer, signal, rng)
+        .map_err(|e| ctx.numerical(format!("learning on {what}"), e))?;
+    let mut responses = vec![0.0; signal.len()];
+    circuit
+        .respond_batch(signal, &mut responses)
+        .map_err(|e| ctx.numerical(format!("responses to {what}"), e))?;
+    Ok(OneDRun {
+        circuit,
+        responses,
+        iterations: report.iterations,
+        converged: report.converged,
+    })
+}
+
 /// What the 2D circuits do with their activation parameters `theta`. In RON: `theta: Learned`,
 /// `theta: Initial` or `theta: Fixed(2.35)`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
