@@ -332,3 +332,31 @@ fn images_are_read_before_any_work() {
     );
     assert!(no_outputs(&c.out(), "img"));
 }
+
+#[test]
+fn image_survey_refusals_name_its_own_fields() {
+    // image_survey reuses the pair checks of pairs_2d; its errors name its singular fields.
+    let c = Case::new("survey");
+    let cases = [
+        ("offset: 0", "params.offset: offset d = 0"),
+        (
+            "source: (crop: 64), offset: 64",
+            "params.offset: offset d = 64",
+        ),
+        ("k: 1", "params.k: K = 1"),
+        ("theta_init_2d: 3.0", "params.theta_init_2d"),
+        ("theta_init_1d: 0.5", "params.theta_init_1d"),
+        ("theta_grid: Some([0.5])", "params.theta_grid[0]"),
+        ("theta: Fixed(4.0)", "params.theta"),
+    ];
+    for (i, (param, needle)) in cases.iter().enumerate() {
+        let name = format!("s{i}");
+        let f = c.file(
+            &format!("{name}.ron"),
+            &format!("(kind: \"image_survey\", name: \"{name}\", seed: 1, params: ({param}))"),
+        );
+        let o = c.run(&[&f]);
+        assert_refused(&o, &[needle, &f]);
+        assert!(no_outputs(&c.out(), &name));
+    }
+}

@@ -110,4 +110,5 @@ snapshot_test!(
     gaussianize_1d,
     pairs_2d,
     mi_vs_offset,
+    image_survey,
 );

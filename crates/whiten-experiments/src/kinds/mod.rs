@@ -5,6 +5,7 @@ pub mod common;
 pub mod convergence_time;
 pub mod discrete_vs_flow;
 pub mod gaussianize_1d;
+pub mod image_survey;
 pub mod mi_vs_offset;
 pub mod offline_learning;
 pub mod online;
@@ -21,6 +22,7 @@ pub fn register_all(r: &mut Registry) {
     r.register::<convergence_time::ConvergenceTime>();
     r.register::<discrete_vs_flow::DiscreteVsFlow>();
     r.register::<gaussianize_1d::Gaussianize1d>();
+    r.register::<image_survey::ImageSurvey>();
     r.register::<mi_vs_offset::MiVsOffset>();
     r.register::<offline_learning::OfflineLearning>();
     r.register::<online_learning::OnlineLearning>();
