@@ -360,3 +360,34 @@ fn image_survey_refusals_name_its_own_fields() {
         assert!(no_outputs(&c.out(), &name));
     }
 }
+
+#[test]
+fn check_reports_every_file_and_writes_nothing() {
+    let c = Case::new("check");
+    let good = c.file("good.ron", GOOD);
+    let bad = c.file(
+        "bad.ron",
+        "(kind: \"offline_learning\", name: \"bad\", seed: 1, params: (\n    eta: -1.0,\n))",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_whiten"))
+        .current_dir(&c.dir)
+        .args(["check", &good, &bad])
+        .output()
+        .unwrap();
+    assert_refused(&o, &["bad.ron:2:", "params.eta"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("ok     good") && !out.contains("ok     bad"),
+        "{out}"
+    );
+    // Only the two input files are in the folder: nothing was run or written.
+    let entries = std::fs::read_dir(&c.dir).unwrap().count();
+    assert_eq!(entries, 2);
+    // All good: exit 0.
+    let o = Command::new(env!("CARGO_BIN_EXE_whiten"))
+        .current_dir(&c.dir)
+        .args(["check", &good])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -3,8 +3,12 @@
 //! ```text
 //! whiten list
 //! whiten describe offline_learning
+//! whiten check experiments/*.ron
 //! whiten run experiments/offline_learning.ron --out results --threads 2
 //! ```
+//!
+//! `whiten check` loads and checks files (syntax, fields, parameters, image files, unique
+//! names) without running anything or writing any file.
 //!
 //! `whiten run` skips an experiment whose folder is up to date (its `manifest.json` matches
 //! the resolved configuration and this version, and every file is there); `--force` re-runs.
@@ -51,6 +55,12 @@ enum Command {
     Describe {
         /// The kind, as in `whiten list`.
         kind: String,
+    },
+    /// Check experiment files (syntax, parameters, images, unique names) without running them.
+    Check {
+        /// RON experiment files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Run experiment files.
     Run {
@@ -132,6 +142,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             );
             Ok(Status::Ok)
         }
+        Command::Check { files } => {
+            let (loaded, ok) = load_all(&registry, &files);
+            for l in &loaded {
+                let kind = l.experiment.kind();
+                println!("ok     {:<22} {} ({kind})", l.name, l.path.display());
+            }
+            Ok(if ok { Status::Ok } else { Status::Failed })
+        }
         Command::Run {
             files,
             out,
@@ -172,7 +190,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
     }
 }
 
-fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Status> {
+/// Loads and checks `files`, reporting each refusal on stderr; the accepted experiments and
+/// whether every file was accepted.
+fn load_all(registry: &Registry, files: &[PathBuf]) -> (Vec<whiten_experiments::Loaded>, bool) {
     let mut ok = true;
     let mut loaded = Vec::new();
     for f in files {
@@ -199,6 +219,11 @@ fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Res
             }
         }
     }
+    (loaded, ok)
+}
+
+fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Status> {
+    let (loaded, mut ok) = load_all(registry, files);
     let interrupted = || {
         opts.cancel
             .as_ref()
