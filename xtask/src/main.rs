@@ -45,7 +45,7 @@ enum Task {
         /// Compare every summary with its snapshot in experiments/snapshots/.
         #[arg(long, conflicts_with = "bless")]
         check: bool,
-        /// Write the summaries as the new snapshots.
+        /// Write the summaries as the new snapshots (re-runs every experiment, as `--force`).
         #[arg(long)]
         bless: bool,
         /// Worker threads for the runs (results do not depend on it).
@@ -165,7 +165,8 @@ fn reproduce(
     if let Some(t) = threads {
         cmd.arg("--threads").arg(t.to_string());
     }
-    if force {
+    // Snapshots are blessed from fresh runs: an up-to-date folder may predate a code change.
+    if force || bless {
         cmd.arg("--force");
     }
     let run_ok = cmd

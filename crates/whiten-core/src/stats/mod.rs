@@ -15,4 +15,7 @@ pub use descriptive::{
 };
 pub use gg::{GG_BETA_RANGE, GgFit, fit_generalized_gaussian, gg_density, gg_log_density};
 pub use normal::{erf, erfc, normal_cdf, normal_pdf, normal_quantile};
-pub use pairs::{MI_BIN_WIDTH, inv_sqrt_spd2, mutual_information, pair_covariance, zca_pairs};
+pub use pairs::{
+    MI_BIN_WIDTH, gaussianise_marginals, inv_sqrt_spd2, mutual_information, pair_covariance,
+    zca_pairs,
+};

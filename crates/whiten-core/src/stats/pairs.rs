@@ -187,6 +187,44 @@ pub fn zca_pairs(pairs: &[[f64; 2]], centre: bool) -> Result<Vec<[f64; 2]>> {
         .collect())
 }
 
+/// Each coordinate replaced by its normal score `Phi^{-1}((rank + 1/2) / M)` (rank 0 for the
+/// smallest of the M values; equal values are ranked in list order, so the result is
+/// deterministic). The pairs keep their dependence (their copula) and get standard Gaussian
+/// marginals, so the binned mutual information of the result measures the dependence alone:
+/// it is unchanged by any increasing transform of either coordinate, unlike the MI of the
+/// pairs themselves, whose binned estimate also depends on the marginals' shape.
+///
+/// Errors: no pairs, or a non-finite value.
+pub fn gaussianise_marginals(pairs: &[[f64; 2]]) -> Result<Vec<[f64; 2]>> {
+    if pairs.is_empty() {
+        return Err(CoreError::InvalidParameter {
+            name: "pairs",
+            value: 0.0,
+            reason: "normal scores need at least one pair",
+        });
+    }
+    if pairs
+        .iter()
+        .any(|p| !(p[0].is_finite() && p[1].is_finite()))
+    {
+        return Err(CoreError::NonFinite {
+            what: "pairs for normal scores",
+        });
+    }
+    let m = pairs.len();
+    let mut out = vec![[0.0; 2]; m];
+    let mut order: Vec<usize> = (0..m).collect();
+    for c in 0..2 {
+        // A stable sort: ties keep list order.
+        order.sort_by(|&a, &b| pairs[a][c].total_cmp(&pairs[b][c]));
+        for (rank, &i) in order.iter().enumerate() {
+            // z = Phi^{-1}((rank + 1/2) / M)
+            out[i][c] = super::normal_quantile((rank as f64 + 0.5) / m as f64);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +250,47 @@ mod tests {
         let mi10 = mutual_information(&pairs, 0.5, 10).unwrap();
         // Ten times fewer pairs: about ten times the bias.
         assert!(mi10 > 2.0 * mi && mi10 < 8e-3, "every-10th MI {mi10}");
+    }
+
+    #[test]
+    fn normal_scores_keep_the_dependence_and_gaussianise_the_marginals() {
+        // Correlated Gaussian pairs (rho = 0.6), then a strongly non-Gaussian increasing map of
+        // each coordinate: the normal scores of both are identical (ranks are unchanged).
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let rho: f64 = 0.6;
+        let pairs: Vec<[f64; 2]> = (0..100_000)
+            .map(|_| {
+                let (a, b): (f64, f64) = (
+                    StandardNormal.sample(&mut rng),
+                    StandardNormal.sample(&mut rng),
+                );
+                [a, rho * a + (1.0 - rho * rho).sqrt() * b]
+            })
+            .collect();
+        let warped: Vec<[f64; 2]> = pairs.iter().map(|p| [p[0].powi(3), p[1].exp()]).collect();
+        let z = gaussianise_marginals(&pairs).unwrap();
+        let zw = gaussianise_marginals(&warped).unwrap();
+        assert_eq!(z, zw);
+        // The MI of the scores is close to the MI of the Gaussian pairs themselves (their
+        // marginals are already Gaussian): within the sampling error of the plug-in estimate
+        // at M = 1e5 (~3e-3).
+        let mi = mutual_information(&pairs, 0.5, 1).unwrap();
+        let mi_z = mutual_information(&z, 0.5, 1).unwrap();
+        assert!((mi_z - mi).abs() < 5e-3, "{mi_z} vs {mi}");
+        // Closed form -ln(1 - rho^2)/2 = 0.223; binning at 0.5 loses a little of it.
+        let exact = -0.5 * (1.0 - rho * rho).ln();
+        assert!(mi_z < exact && mi_z > 0.9 * exact, "{mi_z} vs {exact}");
+        // Scores: mean 0, variance 1 - O(ln M / M) per coordinate.
+        for c in 0..2 {
+            let mean: f64 = z.iter().map(|p| p[c]).sum::<f64>() / z.len() as f64;
+            let var: f64 = z.iter().map(|p| p[c] * p[c]).sum::<f64>() / z.len() as f64;
+            assert!(
+                mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-3,
+                "{mean} {var}"
+            );
+        }
+        assert!(gaussianise_marginals(&[]).is_err());
+        assert!(gaussianise_marginals(&[[f64::NAN, 0.0]]).is_err());
     }
 
     #[test]
