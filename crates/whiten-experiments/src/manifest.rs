@@ -2,11 +2,14 @@
 //!
 //! The runner writes the manifest last into the temporary folder, just before the folder is
 //! renamed into place. It records the SHA-256 of the resolved configuration (kind, name,
-//! seed after any override, resolved parameters), the version of this crate, and every other
-//! file of the folder with its size. It holds no times and no paths outside the folder, so
-//! outputs stay byte-identical from run to run. A folder is up to date when its manifest
-//! matches the configuration about to run and the crate version, and every listed file exists
-//! with its recorded size ([`Manifest::is_current`]); `whiten run` then skips it.
+//! seed after any override, resolved parameters), the version of this crate, a fingerprint of
+//! the source code that computes results (whiten-core, whiten-ode and whiten-experiments,
+//! taken at build time), and every other file of the folder with its size. It holds no times
+//! and no paths outside the folder, so outputs stay byte-identical from run to run. A folder
+//! is up to date when its manifest matches the configuration about to run, the crate version
+//! and the source fingerprint, and every listed file exists with its recorded size
+//! ([`Manifest::is_current`]); `whiten run` then skips it. A code change therefore re-runs
+//! every experiment (a few seconds each), never leaves stale results in place.
 
 use std::fs;
 use std::path::{Component, Path};
@@ -23,8 +26,11 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// Version of the outputs' producer recorded in every manifest: a different version re-runs.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Fingerprint of the source code that computes results (see the crate's build script).
+pub const SOURCE_FINGERPRINT: &str = env!("WHITEN_SOURCE_FINGERPRINT");
+
 /// Manifest format; bump when the meaning of a field changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// One output file and its size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +49,8 @@ pub struct Manifest {
     pub format: u32,
     /// Version of whiten-experiments that wrote the folder.
     pub version: String,
+    /// [`SOURCE_FINGERPRINT`] of the build that wrote the folder.
+    pub source: String,
     /// Hex SHA-256 of the resolved configuration ([`config_hash`]).
     pub config_sha256: String,
     /// Every other file of the folder, sorted by path.
@@ -91,6 +99,7 @@ impl Manifest {
         Ok(Self {
             format: FORMAT,
             version: TOOL_VERSION.to_owned(),
+            source: SOURCE_FINGERPRINT.to_owned(),
             config_sha256: config_sha256.to_owned(),
             files: entries,
         })
@@ -109,11 +118,12 @@ impl Manifest {
     }
 
     /// Whether this manifest describes an up-to-date folder `dir` for configuration hash
-    /// `config_sha256`: same format, version and hash, and every listed file present (a
-    /// plain file inside `dir`) with its recorded size.
+    /// `config_sha256`: same format, version, source fingerprint and hash, and every listed
+    /// file present (a plain file inside `dir`) with its recorded size.
     pub fn is_current(&self, dir: &Path, config_sha256: &str) -> bool {
         self.format == FORMAT
             && self.version == TOOL_VERSION
+            && self.source == SOURCE_FINGERPRINT
             && self.config_sha256 == config_sha256
             && !self.files.is_empty()
             && self.files.iter().all(|f| {
@@ -179,6 +189,12 @@ mod tests {
         assert!(!back.is_current(&dir, "h"));
         fs::remove_file(dir.join("a.csv")).unwrap();
         assert!(!back.is_current(&dir, "h"));
+        let mut older = m.clone();
+        older.source = "0000000000000000".into();
+        assert!(
+            !older.is_current(&dir, "h"),
+            "another code version must re-run"
+        );
         let mut escape = m.clone();
         escape.files[0].path = "../a.csv".into();
         assert!(!escape.is_current(&dir, "h"));
