@@ -13,16 +13,15 @@
 
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::Circuit;
-use whiten_core::signal::signal_1d;
 use whiten_core::stats::{
-    bin_centres, excess_kurtosis, fit_generalized_gaussian, gg_density, histogram,
-    ks_distance_normal, normal_cdf, normal_pdf, quantile_map, variance,
+    bin_centres, excess_kurtosis, gg_density, histogram, ks_distance_normal, normal_cdf,
+    normal_pdf, quantile_map, variance,
 };
 
 use super::common::ensure;
 use super::paper2::{
-    BDerivativeRule, ImageSource, Learning, OneDCircuit, OneDRun, RobustSettings, SolverSettings,
-    check_theta_values, learn_1d,
+    BDerivativeRule, ImageSignal, ImageSource, Learning, OneDCircuit, OneDRun, RobustSettings,
+    SOLVER_DOC, SolverSettings, check_theta_init, check_theta_values, learn_1d,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -119,11 +118,13 @@ impl Gaussianize1d {
         rng: &mut rand_chacha::ChaCha8Rng,
         ctx: &RunContext,
     ) -> Result<ImageResult> {
-        let (name, image) = self.source.image(index, rng, ctx)?;
-        let band = self.source.band(&image, ctx)?;
-        let signal = signal_1d(&band);
-        let fit = fit_generalized_gaussian(&signal)
-            .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
+        let ImageSignal {
+            name,
+            image,
+            signal,
+            fit,
+            ..
+        } = self.source.signal(index, rng, ctx)?;
         let run = learn_1d(&signal, &self.circuit_settings(), rng, ctx, &name)?;
         let OneDRun {
             circuit,
@@ -190,13 +191,12 @@ impl Gaussianize1d {
                 format!("GG fit: alpha = {:.3}, beta = {:.3}", r.alpha, r.beta),
                 centres
                     .iter()
-                    .map(|&x| (x, whiten_core::stats::gg_density(r.alpha, r.beta, x)))
+                    .map(|&x| (x, gg_density(r.alpha, r.beta, x)))
                     .collect(),
             )
             .styled(Style::Dashed),
         )
         .legend_at(Legend::LowerRight);
-        let _ = gg_density;
         // Activation: z -> g f(theta, z) against the optimal z -> F_s^{-1}(Phi(z)).
         // The summed interneuron output sum_i g_i f(theta_i, z) (all w_i = 1 in 1D).
         let total = |z: f64| {
@@ -330,10 +330,7 @@ impl Experiment for Gaussianize1d {
             "kurtosis_tolerance",
             "|excess kurtosis| of the responses below which an image counts as Gaussianised",
         ),
-        param(
-            "solver",
-            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
-        ),
+        param("solver", SOLVER_DOC),
     ];
 
     fn check(&self) -> Result<(), ParamError> {
@@ -345,12 +342,7 @@ impl Experiment for Gaussianize1d {
         if let Some(grid) = &self.theta_grid {
             check_theta_values(grid, "theta_grid")?;
         }
-        ensure((1.0..=2.9).contains(&self.theta_init), "theta_init", || {
-            format!(
-                "must be within [1, 2.9] so that theta_0 stays in [1, 3] (got {})",
-                self.theta_init
-            )
-        })?;
+        check_theta_init(self.theta_init, "theta_init")?;
         ensure(self.kurtosis_tolerance > 0.0, "kurtosis_tolerance", || {
             "must be positive".into()
         })?;

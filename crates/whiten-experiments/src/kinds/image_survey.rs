@@ -12,17 +12,15 @@
 //! marginals change.
 
 use serde::{Deserialize, Serialize};
-use whiten_core::signal::signal_1d;
 use whiten_core::stats::{
-    MI_BIN_WIDTH, excess_kurtosis, fit_generalized_gaussian, gaussianise_marginals,
-    ks_distance_normal, mutual_information,
+    MI_BIN_WIDTH, excess_kurtosis, gaussianise_marginals, ks_distance_normal, mutual_information,
 };
 
 use super::common::ensure;
-use super::pairs_2d::check_pairs;
 use super::paper2::{
-    BDerivativeRule, ImageSource, Learning, OneDCircuit, PairCircuit, RobustSettings,
-    SolverSettings, ThetaMode, check_theta_values, learn_1d, learn_pairs, pair_signals,
+    BDerivativeRule, ImageSignal, ImageSource, Learning, OneDCircuit, PairCircuit, RobustSettings,
+    SOLVER_DOC, SolverSettings, ThetaMode, check_offset, check_pair_k, check_theta_init,
+    check_theta_values, learn_1d, learn_pairs, pair_signals,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -130,11 +128,13 @@ impl ImageSurvey {
         rng: &mut rand_chacha::ChaCha8Rng,
         ctx: &RunContext,
     ) -> Result<Row> {
-        let (name, image) = self.source.image(index, rng, ctx)?;
-        let band = self.source.band(&image, ctx)?;
-        let signal = signal_1d(&band);
-        let fit = fit_generalized_gaussian(&signal)
-            .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
+        let ImageSignal {
+            name,
+            band,
+            signal,
+            fit,
+            ..
+        } = self.source.signal(index, rng, ctx)?;
         let run = learn_1d(&signal, &self.one_d(), rng, ctx, &name)?;
         let ks_after = ks_distance_normal(&run.responses)
             .map_err(|e| ctx.numerical(format!("KS distance on {name}"), e))?;
@@ -203,10 +203,7 @@ impl Experiment for ImageSurvey {
             "theta_init_2d",
             "2D: base of the initial theta, within [1, 2.9]",
         ),
-        param(
-            "solver",
-            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
-        ),
+        param("solver", SOLVER_DOC),
         param(
             "kurtosis_tolerance",
             "|excess kurtosis| of the 1D responses below which an image counts as Gaussianised",
@@ -217,28 +214,15 @@ impl Experiment for ImageSurvey {
         if let Some(grid) = &self.theta_grid {
             check_theta_values(grid, "theta_grid")?;
         }
-        ensure(
-            (1.0..=2.9).contains(&self.theta_init_1d),
-            "theta_init_1d",
-            || {
-                format!(
-                    "must be within [1, 2.9] so that theta_0 stays in [1, 3] (got {})",
-                    self.theta_init_1d
-                )
-            },
-        )?;
+        check_theta_init(self.theta_init_1d, "theta_init_1d")?;
         ensure(self.kurtosis_tolerance > 0.0, "kurtosis_tolerance", || {
             "must be positive".into()
         })?;
-        let refuse = |e: ParamError| match e.field.as_str() {
-            // check_pairs names the fields of pairs_2d; here they are singular.
-            "offsets[0]" => ParamError::new("offset", e.reason),
-            "ks[0]" => ParamError::new("k", e.reason),
-            "theta_init" => ParamError::new("theta_init_2d", e.reason),
-            _ => e,
-        };
-        check_pairs(&self.source, &[self.offset], &[self.k], &self.two_d()).map_err(refuse)?;
-        // check_pairs read only the first image; the survey reads them all.
+        self.source.check()?;
+        self.two_d().check("theta_init_2d")?;
+        check_offset(self.offset, self.source.crop, "offset")?;
+        check_pair_k(self.k, "k")?;
+        // Last: reading the images is the only check that costs anything.
         self.source.check_files(None)
     }
 

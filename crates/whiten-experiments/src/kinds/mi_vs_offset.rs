@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::pairs_2d::check_pairs;
 use super::paper2::{
-    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, ThetaMode, pair_sweep,
+    ImageSource, Learning, PairCircuit, RobustSettings, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
+    ThetaMode, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -69,14 +70,8 @@ impl Experiment for MiVsOffset {
     const KIND: &'static str = "mi_vs_offset";
     const DESCRIPTION: &'static str = "Paper 2, Fig. 5: mutual information against pair offset d for raw, ZCA and circuit responses (K interneurons)";
     const PARAMS: &'static [ParamDoc] = &[
-        param(
-            "theta",
-            "Learned (default): theta learns at the schedule's eta_theta; Initial: theta stays at theta_0 = theta_init + 0.1 U, as in the authors' 2D runs (best on very sparse images); Fixed(value): all interneurons at value",
-        ),
-        param(
-            "solver",
-            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
-        ),
+        param("theta", THETA_MODE_DOC),
+        param("solver", SOLVER_DOC),
         param(
             "source",
             "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
@@ -103,7 +98,9 @@ impl Experiment for MiVsOffset {
             &self.offsets,
             &self.ks,
             &self.circuit_settings(),
-        )
+        )?;
+        // Last: reading the image is the only check that costs anything (the first is used).
+        self.source.check_files(Some(1))
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {

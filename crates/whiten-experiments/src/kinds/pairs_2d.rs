@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::common::ensure;
 use super::paper2::{
-    ImageSource, Learning, PairCircuit, RobustSettings, SolverSettings, ThetaMode,
-    check_theta_values, density_panel, pair_sweep,
+    ImageSource, Learning, PairCircuit, RobustSettings, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
+    ThetaMode, check_offset, check_pair_k, density_panel, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -53,42 +53,26 @@ impl Default for Pairs2d {
     }
 }
 
-/// Checks shared with `mi_vs_offset`.
+/// Checks shared with `mi_vs_offset` (not the image files: each caller reads those it uses).
 pub(crate) fn check_pairs(
     source: &ImageSource,
     offsets: &[usize],
     ks: &[usize],
     settings: &PairCircuit<'_>,
 ) -> Result<(), ParamError> {
-    if let ThetaMode::Fixed(t) = settings.theta {
-        check_theta_values(&[t], "theta")?;
-    }
     source.check()?;
-    settings.learning.check("learning")?;
-    settings.solver.check()?;
+    settings.check("theta_init")?;
     ensure(!offsets.is_empty(), "offsets", || {
         "must not be empty".into()
     })?;
     for (i, &d) in offsets.iter().enumerate() {
-        ensure(d >= 1 && d < source.crop, &format!("offsets[{i}]"), || {
-            format!(
-                "offset d = {d} must satisfy 1 <= d < crop = {} (the image height)",
-                source.crop
-            )
-        })?;
+        check_offset(d, source.crop, &format!("offsets[{i}]"))?;
     }
     ensure(!ks.is_empty(), "ks", || "must not be empty".into())?;
     for (i, &k) in ks.iter().enumerate() {
-        ensure(k >= 2, &format!("ks[{i}]"), || {
-            format!("K = {k}: the 2D circuit needs K >= N = 2 interneurons")
-        })?;
+        check_pair_k(k, &format!("ks[{i}]"))?;
     }
-    let theta_init = settings.theta_init;
-    ensure((1.0..=2.9).contains(&theta_init), "theta_init", || {
-        format!("must be within [1, 2.9] so that theta_0 stays in [1, 3] (got {theta_init})")
-    })?;
-    // Last: reading the image is the only check that costs anything (the first is used).
-    source.check_files(Some(1))
+    Ok(())
 }
 
 impl Pairs2d {
@@ -107,14 +91,8 @@ impl Experiment for Pairs2d {
     const KIND: &'static str = "pairs_2d";
     const DESCRIPTION: &'static str = "Paper 2, Fig. 4: density contours of raw, ZCA and circuit responses to coefficient pairs, with mutual information";
     const PARAMS: &'static [ParamDoc] = &[
-        param(
-            "theta",
-            "Learned (default): theta learns at the schedule's eta_theta; Initial: theta stays at theta_0 = theta_init + 0.1 U, as in the authors' 2D runs (best on very sparse images); Fixed(value): all interneurons at value",
-        ),
-        param(
-            "solver",
-            "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)",
-        ),
+        param("theta", THETA_MODE_DOC),
+        param("solver", SOLVER_DOC),
         param(
             "source",
             "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
@@ -140,7 +118,9 @@ impl Experiment for Pairs2d {
             &self.offsets,
             &self.ks,
             &self.circuit_settings(),
-        )
+        )?;
+        // Last: reading the image is the only check that costs anything (the first is used).
+        self.source.check_files(Some(1))
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {

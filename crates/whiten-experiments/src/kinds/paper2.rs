@@ -10,7 +10,8 @@ use whiten_core::circuit::{
     BDerivative, Circuit, CircuitOptions, LearningRates, RobustSchedule, Schedule, SolverOptions,
     TrainReport, Trainer,
 };
-use whiten_core::signal::{DeadLeavesParams, Image, Pyramid, dead_leaves};
+use whiten_core::signal::{DeadLeavesParams, Image, Pyramid, dead_leaves, signal_1d};
+use whiten_core::stats::{GgFit, fit_generalized_gaussian};
 
 use super::common::{ensure, ensure_positive};
 use crate::context::RunContext;
@@ -154,6 +155,42 @@ impl ImageSource {
         pyr.band(image, self.orientation)
             .map_err(|e| ctx.numerical("pyramid band", e))
     }
+
+    /// Image `index` (see [`ImageSource::image`]) with its band, its 1D signal (every band
+    /// coefficient, unit variance) and the signal's generalised Gaussian fit.
+    pub fn signal<R: Rng>(
+        &self,
+        index: usize,
+        rng: &mut R,
+        ctx: &RunContext,
+    ) -> Result<ImageSignal> {
+        let (name, image) = self.image(index, rng, ctx)?;
+        let band = self.band(&image, ctx)?;
+        let signal = signal_1d(&band);
+        let fit = fit_generalized_gaussian(&signal)
+            .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
+        Ok(ImageSignal {
+            name,
+            image,
+            band,
+            signal,
+            fit,
+        })
+    }
+}
+
+/// An image of a source, its band and 1D signal ([`ImageSource::signal`]).
+pub struct ImageSignal {
+    /// The image's name (file stem or generated name).
+    pub name: String,
+    /// The centre-cropped image.
+    pub image: Image,
+    /// Its pyramid band (row-major).
+    pub band: Vec<f64>,
+    /// The 1D signal: every band coefficient, unit variance.
+    pub signal: Vec<f64>,
+    /// Generalised Gaussian fit of the signal.
+    pub fit: GgFit,
 }
 
 /// How the circuit learns. In RON: `Robust(batch: 100)` or
@@ -530,6 +567,18 @@ pub struct PairCircuit<'a> {
     pub solver: SolverSettings,
 }
 
+impl PairCircuit<'_> {
+    /// Refuses impossible settings; `theta_init_field` names the `theta_init` field.
+    pub fn check(&self, theta_init_field: &str) -> Result<(), ParamError> {
+        if let ThetaMode::Fixed(t) = self.theta {
+            check_theta_values(&[t], "theta")?;
+        }
+        self.learning.check("learning")?;
+        self.solver.check()?;
+        check_theta_init(self.theta_init, theta_init_field)
+    }
+}
+
 /// Learns a `2 x k` circuit on `pairs` as `settings` say and measures the MI of its responses.
 pub fn learn_pairs<R: Rng>(
     pairs: &[[f64; 2]],
@@ -719,6 +768,34 @@ pub fn check_theta_values(values: &[f64], field: &str) -> Result<(), ParamError>
     }
     Ok(())
 }
+
+/// Refuses a base of the initial theta outside `[1, 2.9]` (`theta_0 = theta_init + 0.1 U` must
+/// stay in the circuit's range `[1, 3]`).
+pub fn check_theta_init(theta_init: f64, field: &str) -> Result<(), ParamError> {
+    ensure((1.0..=2.9).contains(&theta_init), field, || {
+        format!("must be within [1, 2.9] so that theta_0 stays in [1, 3] (got {theta_init})")
+    })
+}
+
+/// Refuses a pair offset outside `1 <= d < crop` (the image height).
+pub fn check_offset(d: usize, crop: usize, field: &str) -> Result<(), ParamError> {
+    ensure(d >= 1 && d < crop, field, || {
+        format!("offset d = {d} must satisfy 1 <= d < crop = {crop} (the image height)")
+    })
+}
+
+/// Refuses a 2D circuit with fewer than `N = 2` interneurons.
+pub fn check_pair_k(k: usize, field: &str) -> Result<(), ParamError> {
+    ensure(k >= 2, field, || {
+        format!("K = {k}: the 2D circuit needs K >= N = 2 interneurons")
+    })
+}
+
+/// `describe` text of the `solver` parameter.
+pub const SOLVER_DOC: &str = "response solver: (abs_tol, rel_tol, max_iterations) of the damped Newton solve, default (1e-12, 1e-12, 100)";
+
+/// `describe` text of the 2D `theta` parameter.
+pub const THETA_MODE_DOC: &str = "Learned (default): theta learns at the schedule's eta_theta; Initial: theta stays at theta_0 = theta_init + 0.1 U, as in the authors' 2D runs (best on very sparse images); Fixed(value): all interneurons at value";
 
 /// Which derivative of `b(theta)` the theta rule uses: the authors' `Reference` (no kink
 /// indicator; defines the reference numbers) or the `Exact` one.
