@@ -346,8 +346,11 @@ fn image_survey_refusals_name_its_own_fields() {
         ("k: 1", "params.k: K = 1"),
         ("theta_init_2d: 3.0", "params.theta_init_2d"),
         ("theta_init_1d: 0.5", "params.theta_init_1d"),
-        ("theta_grid: Some([0.5])", "params.theta_grid[0]"),
-        ("theta: Fixed(4.0)", "params.theta"),
+        ("theta_1d: Grid([1.0, 0.5])", "params.theta_1d[1]"),
+        ("theta_2d: Fixed(4.0)", "params.theta_2d"),
+        ("learning_2d: Robust(batch: 0)", "params.learning_2d.batch"),
+        ("ks_tolerance: 0.0", "params.ks_tolerance"),
+        ("mi_floor: -1.0", "params.mi_floor"),
     ];
     for (i, (param, needle)) in cases.iter().enumerate() {
         let name = format!("s{i}");

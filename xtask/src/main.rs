@@ -100,6 +100,13 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let root = root();
             let mut files = experiment_files(&root.join("experiments"), &names)?;
+            // The authors' settings on the generated default run with everything else.
+            if names.is_empty() {
+                files.extend(experiment_files(
+                    &root.join("experiments").join("authors"),
+                    &[],
+                )?);
+            }
             if photographs {
                 let images = root.join("../shared/data/images");
                 if !images.is_dir() {
@@ -424,6 +431,14 @@ fn render_report(experiments: &[(String, PathBuf, Option<Value>)], out: &Path) -
             s.push_str(&format!("; figures: {}", links.join(", ")));
         }
         s.push('\n');
+        for w in v
+            .as_ref()
+            .and_then(|v| v["warnings"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            s.push_str(&format!("  * warning: {}\n", w.as_str().unwrap_or("")));
+        }
     }
     s
 }

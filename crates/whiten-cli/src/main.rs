@@ -241,13 +241,22 @@ fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Res
         match run_or_skip(l, opts) {
             Ok(Outcome::Ran(done)) => {
                 completed.push(l.name.as_str());
+                let warnings = &done.outputs.warnings;
+                let note = if warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} warnings (summary.json: warnings)", warnings.len())
+                };
                 println!(
-                    "ok     {:<22} {} files in {} ({:.2} s)",
+                    "ok     {:<22} {} files in {} ({:.2} s{note})",
                     l.name,
                     done.files.len(),
                     done.dir.display(),
                     done.elapsed.as_secs_f64()
                 );
+                for w in warnings {
+                    println!("  warning: {w}");
+                }
             }
             Ok(Outcome::Skipped { .. }) => {
                 completed.push(l.name.as_str());

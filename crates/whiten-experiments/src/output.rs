@@ -31,6 +31,10 @@ pub struct Outputs {
     pub figures: Vec<Figure>,
     /// Paper claims checked by this run, written into the summary under `claims`.
     pub claims: Vec<Claim>,
+    /// Named warnings (a silent interneuron, a parameter pinned at its bound, a run that did
+    /// not converge), written into the summary under `warnings`, counted in the run line and
+    /// listed in `REPORT.md`.
+    pub warnings: Vec<String>,
 }
 
 impl Outputs {
@@ -48,6 +52,15 @@ impl Outputs {
     /// Adds a figure.
     pub fn figure(&mut self, figure: Figure) {
         self.figures.push(figure);
+    }
+
+    /// Adds named warnings (kept in the order given; duplicates dropped).
+    pub fn warn(&mut self, warnings: impl IntoIterator<Item = String>) {
+        for w in warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
     }
 
     /// Adds a checked claim.
@@ -69,6 +82,12 @@ impl Outputs {
             map.insert(
                 "claims".into(),
                 serde_json::to_value(claims).unwrap_or(Value::Null),
+            );
+        }
+        if !self.warnings.is_empty() {
+            map.insert(
+                "warnings".into(),
+                serde_json::to_value(&self.warnings).unwrap_or(Value::Null),
             );
         }
         round_value(&Value::Object(map), SUMMARY_DIGITS)

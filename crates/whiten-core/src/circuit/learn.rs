@@ -177,10 +177,23 @@ impl Circuit {
         })
     }
 
-    /// `W <- W + eta_W dW` (dW from the scratch), then unit columns.
+    /// `W <- W + eta_W dW` (dW from the scratch), then unit columns. Units that share a
+    /// direction ([`Circuit::with_components`]) move it together, by the sum of their
+    /// Hebbian terms `dw_d = sum_{i in d} mean_t r_t n_it` (the gradient of the Lagrangian in
+    /// the shared column), so their columns stay identical.
     pub(crate) fn apply_dw(&mut self, eta_w: f64) -> Result<()> {
-        for (w, d) in self.w.iter_mut().zip(&self.scratch.dw) {
-            *w += eta_w * d;
+        if let Some(groups) = &self.groups {
+            let n = self.n;
+            let sum = shared_sums(groups, &self.scratch.dw, n);
+            for (i, &gi) in groups.iter().enumerate() {
+                for j in 0..n {
+                    self.w[i * n + j] += eta_w * sum[gi * n + j];
+                }
+            }
+        } else {
+            for (w, d) in self.w.iter_mut().zip(&self.scratch.dw) {
+                *w += eta_w * d;
+            }
         }
         super::normalise_columns(&mut self.w, self.n)
     }
@@ -201,4 +214,17 @@ impl Circuit {
     pub fn last_mean_hebbian(&self) -> &[f64] {
         &self.scratch.dw
     }
+}
+
+/// Sums per shared direction of per-unit columns `x` (N x K): column `d` of the result
+/// (N x D) is `sum_{i: groups[i] = d} x_i`.
+pub(crate) fn shared_sums(groups: &[usize], x: &[f64], n: usize) -> Vec<f64> {
+    let count = groups.iter().max().map_or(0, |m| m + 1);
+    let mut sum = vec![0.0; count * n];
+    for (i, &gi) in groups.iter().enumerate() {
+        for j in 0..n {
+            sum[gi * n + j] += x[i * n + j];
+        }
+    }
+    sum
 }

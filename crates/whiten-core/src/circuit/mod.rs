@@ -82,6 +82,9 @@ pub struct Circuit {
     options: CircuitOptions,
     /// Per-interneuron constants of `f(theta_i, .)`, refreshed whenever `theta` changes.
     acts: Vec<Activation>,
+    /// `Some(group)`: unit `i` shares its direction with every unit of the same `group[i]`.
+    groups: Option<Vec<usize>>,
+
     scratch: learn::Scratch,
 }
 
@@ -211,6 +214,7 @@ impl Circuit {
             theta,
             options,
             acts,
+            groups: None,
             scratch: learn::Scratch::new(n, k),
         })
     }
@@ -263,6 +267,46 @@ impl Circuit {
             w
         };
         Self::new_raw(n, k, w, g, theta, CircuitOptions::default())
+    }
+
+    /// A circuit whose interneurons each carry several activation components: from this
+    /// circuit's `K` directions, unit `(i, j)` (index `i * grid.len() + j`) has direction
+    /// `w_i`, `theta = grid[j]` and gain `g_i`, and the units of one direction share it while
+    /// `W` learns ([`Circuit::directions`]). Interneuron `i` then outputs
+    /// `n_i = sum_j g_ij f(grid[j], w_i^T r)`: with `grid = [1, 3]` its constraints ask for
+    /// unit variance and the Gaussian fourth moment of its projection, whatever the signal's
+    /// sparsity (where a single `theta` would run into its bound).
+    pub fn with_components(&self, grid: &[f64]) -> Result<Self> {
+        if grid.is_empty() {
+            return Err(CoreError::InvalidParameter {
+                name: "theta grid",
+                value: 0.0,
+                reason: "needs at least one value",
+            });
+        }
+        let (n, m) = (self.n, grid.len());
+        let mut w = Vec::with_capacity(self.k * m * n);
+        let mut g = Vec::with_capacity(self.k * m);
+        let mut theta = Vec::with_capacity(self.k * m);
+        let mut group = Vec::with_capacity(self.k * m);
+        for i in 0..self.k {
+            for &t in grid {
+                w.extend_from_slice(&self.w[i * n..(i + 1) * n]);
+                g.push(self.g[i]);
+                theta.push(t);
+                group.push(i);
+            }
+        }
+        let mut c = Self::new_raw(n, self.k * m, w, g, theta, self.options)?;
+        c.groups = Some(group);
+        Ok(c)
+    }
+
+    /// Which direction each unit uses: `None` when every unit has its own column of `W`;
+    /// `Some(d)` when unit `i` shares direction `d[i]` with the other units of that value
+    /// ([`Circuit::with_components`]).
+    pub fn directions(&self) -> Option<&[usize]> {
+        self.groups.as_deref()
     }
 
     /// Rescales every column of `W` to unit norm (`W` must have no zero column).
@@ -416,6 +460,35 @@ impl Circuit {
             n_out[i] = self.g[i] * self.acts[i].f(z);
         }
         Ok(())
+    }
+
+    /// Each unit's share of the feedback the interneurons send, over a batch of responses
+    /// (`N x B`, column-major): `share_i = sum_t n_it^2 / sum_t sum_j n_jt^2` with
+    /// `n_it = g_i f(theta_i, w_i^T r_t)`. A unit whose share is below about `1e-6` does
+    /// nothing that a reader of its gain alone would see: its gain has collapsed (the
+    /// constraint it enforces is slack, or its `theta` cannot fit the signal).
+    pub fn feedback_shares(&self, responses: &[f64]) -> Result<Vec<f64>> {
+        if responses.is_empty() || !responses.len().is_multiple_of(self.n) {
+            return Err(CoreError::DimensionMismatch {
+                what: "responses (non-empty multiple of n)",
+                expected: (responses.len() / self.n).max(1) * self.n,
+                got: responses.len(),
+            });
+        }
+        let mut energy = vec![0.0; self.k];
+        for r in responses.chunks_exact(self.n) {
+            for (i, e) in energy.iter_mut().enumerate() {
+                let z = dot(&self.w[i * self.n..(i + 1) * self.n], r);
+                let out = self.g[i] * self.acts[i].f(z);
+                *e += out * out;
+            }
+        }
+        let total: f64 = energy.iter().sum();
+        check_finite(&energy, "feedback energy")?;
+        Ok(energy
+            .iter()
+            .map(|e| if total > 0.0 { e / total } else { 0.0 })
+            .collect())
     }
 
     /// The residual `F(r) = s - sum_i w_i g_i f(theta_i, w_i^T r)` into `out` (N).

@@ -497,3 +497,87 @@ fn gaussian_input_gain_learning_gives_unit_response_variance() {
         "response variance {var} vs {var_star}"
     );
 }
+
+#[test]
+fn components_share_their_direction_and_sum_their_hebbian_terms() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let base = Circuit::reference_init(2, 3, 2.3, &mut rng).unwrap();
+    let mut grid = base.with_components(&[1.0, 3.0]).unwrap();
+    assert_eq!(grid.k(), 6);
+    assert_eq!(grid.directions(), Some(&[0, 0, 1, 1, 2, 2][..]));
+    assert_eq!(grid.theta(), &[1.0, 3.0, 1.0, 3.0, 1.0, 3.0]);
+    for u in 0..6 {
+        assert_eq!(
+            &grid.w()[2 * u..2 * u + 2],
+            &base.w()[2 * (u / 2)..2 * (u / 2) + 2]
+        );
+        assert_eq!(grid.g()[u], base.g()[u / 2]);
+    }
+    // One reference step with a weight rate: each shared column moves by the sum of its
+    // components' Hebbian terms (computed here from the responses), then is normalised.
+    let batch: Vec<f64> = (0..2 * 7).map(|_| rng.sample(StandardNormal)).collect();
+    let before = grid.clone();
+    let rates = LearningRates {
+        eta_g: 1e-3,
+        eta_theta: 0.0,
+        eta_w: 0.05,
+    };
+    grid.learn_step(&batch, &rates).unwrap();
+    for d in 0..3 {
+        let mut col = [before.w()[4 * d], before.w()[4 * d + 1]];
+        for s in batch.chunks_exact(2) {
+            let mut r = [0.0; 2];
+            before.respond(s, &mut r).unwrap();
+            let mut n = [0.0; 6];
+            before.interneuron_outputs(&r, &mut n).unwrap();
+            for (j, c) in col.iter_mut().enumerate() {
+                *c += rates.eta_w * r[j] * (n[2 * d] + n[2 * d + 1]) / 7.0;
+            }
+        }
+        let norm = col[0].hypot(col[1]);
+        for u in [2 * d, 2 * d + 1] {
+            for j in 0..2 {
+                let got = grid.w()[2 * u + j];
+                assert!(
+                    (got - col[j] / norm).abs() < 1e-12,
+                    "direction {d}, unit {u}"
+                );
+            }
+        }
+    }
+    assert!(base.with_components(&[]).is_err());
+    assert!(base.with_components(&[0.5]).is_err());
+}
+
+#[test]
+fn feedback_shares_sum_to_one_and_expose_a_collapsed_gain() {
+    let c = Circuit::new(
+        1,
+        3,
+        vec![1.0; 3],
+        vec![0.3, 1e-9, 0.1],
+        vec![1.0, 2.0, 3.0],
+        CircuitOptions::default(),
+    )
+    .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let s: Vec<f64> = (0..2000).map(|_| rng.sample(StandardNormal)).collect();
+    let mut r = vec![0.0; s.len()];
+    c.respond_batch(&s, &mut r).unwrap();
+    let shares = c.feedback_shares(&r).unwrap();
+    assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    // independent: share_i = sum_t (g_i f_i(r_t))^2 / total
+    let energy: Vec<f64> = (0..3)
+        .map(|i| {
+            r.iter()
+                .map(|&x| (c.g()[i] * f_fn(c.theta()[i], x)).powi(2))
+                .sum::<f64>()
+        })
+        .collect();
+    let total: f64 = energy.iter().sum();
+    for i in 0..3 {
+        assert!((shares[i] - energy[i] / total).abs() < 1e-12);
+    }
+    assert!(shares[1] < 1e-12 && shares[0] > 1e-3 && shares[2] > 1e-3);
+    assert!(c.feedback_shares(&[]).is_err());
+}

@@ -28,7 +28,9 @@
 //!   - rates decay as `eta(t) = eta_0 / (1 + t / tau)^kappa` (Robbins-Monro);
 //!   - convergence test: exponential running means (window `window` iterations) of `u_i`
 //!     and `v_i` below `tolerance` (`v_i` exempt when `theta_i` sits at a bound and is
-//!     pushed outward: the constrained optimum) and, when `W` learns, the part of the running
+//!     pushed outward, `u_i` exempt when the gain has collapsed, its feedback scale
+//!     `g_i f'(theta_i, 1)` below 1e-6 of the largest unit's, and is pushed further down:
+//!     both constrained optima) and, when `W` learns, the part of the running
 //!     Hebbian term `mean r n_i` orthogonal to `w_i` below `tolerance` times its norm;
 //!   - `eta_theta = 0` keeps every `theta_i` where it was set (e.g. on a fixed grid such as
 //!     `[1, 3]`): only `g` (and `W`) learn, the test then ignores `v`. With `theta = 1`
@@ -364,6 +366,10 @@ impl Trainer {
     }
 }
 
+/// A gain whose feedback scale `g_i f'(theta_i, 1)` is below this fraction of the largest
+/// unit's counts as collapsed in the convergence test.
+const COLLAPSED: f64 = 1e-6;
+
 /// Running means of the normalised learning signals and of the Hebbian term.
 struct Running {
     n: usize,
@@ -437,8 +443,15 @@ impl Running {
 
     /// The convergence test; `v_i` only counts when `theta` learns.
     fn converged(&self, c: &Circuit, tol: f64, hebb: bool, theta_learns: bool) -> bool {
+        // A unit's feedback scale g_i f'(theta_i, 1); the largest over the units.
+        let scale = |i: usize| c.g[i] * c.acts[i].f_and_prime(1.0).1;
+        let largest = (0..c.k).map(scale).fold(0.0, f64::max);
         for (i, &(u, v)) in self.ema.iter().enumerate() {
-            if u.abs() > tol {
+            // KKT at g = 0: a gain collapsed to a negligible share of the feedback while its
+            // constraint still pulls it down (E[c_i] < 0: slack) is at its constrained
+            // optimum; the multiplicative rule only approaches 0, so do not wait for it.
+            let collapsed = u < 0.0 && scale(i) < COLLAPSED * largest;
+            if u.abs() > tol && !collapsed {
                 return false;
             }
             let th = c.theta[i];
@@ -449,7 +462,16 @@ impl Running {
             }
             if hebb {
                 let n = self.n;
-                let h = &self.hebb[i * n..(i + 1) * n];
+                // shared directions: the test is on the direction's summed Hebbian term
+                let grouped: Vec<f64>;
+                let h: &[f64] = if let Some(groups) = &c.groups {
+                    let d = groups[i];
+                    grouped = super::learn::shared_sums(groups, &self.hebb, n)[d * n..(d + 1) * n]
+                        .to_vec();
+                    &grouped
+                } else {
+                    &self.hebb[i * n..(i + 1) * n]
+                };
                 let w = &c.w[i * n..(i + 1) * n];
                 let along: f64 = h.iter().zip(w).map(|(a, b)| a * b).sum();
                 let norm2: f64 = h.iter().map(|a| a * a).sum();

@@ -21,7 +21,7 @@ use whiten_core::stats::{
 use super::common::ensure;
 use super::paper2::{
     BDerivativeRule, ImageSignal, ImageSource, Learning, OneDCircuit, OneDRun, RobustSettings,
-    SOLVER_DOC, SolverSettings, check_theta_init, check_theta_values, learn_1d,
+    SOLVER_DOC, SolverSettings, THETA_MODE_DOC, ThetaMode, check_theta_init, learn_1d,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -39,15 +39,13 @@ pub struct Gaussianize1d {
     pub learning: Learning,
     /// Derivative of b(theta) in the theta rule.
     pub b_derivative: BDerivativeRule,
-    /// Interneurons K when `theta` learns (1 in the paper; ignored when `theta_grid` is set).
+    /// Interneurons K in the `Learned`, `Initial` and `Fixed` modes (1 in the paper).
     pub interneurons: usize,
-    /// `Some(grid)`: one interneuron per value, `theta` fixed there and only the gains
-    /// learned, so that `E[c(theta_i, r)] = 0` matches one moment per interneuron (`[1, 3]`:
-    /// unit variance and the Gaussian fourth moment, i.e. zero excess kurtosis, on every
-    /// image including very sparse ones where one learned `theta` fails).
-    /// `None` (default): `interneurons` interneurons learn `g` and `theta` (the paper; a
-    /// smaller Kolmogorov-Smirnov distance on moderately heavy-tailed signals).
-    pub theta_grid: Option<Vec<f64>>,
+    /// What the activation parameters do: `Auto` (default; the candidate whose responses are
+    /// closest to N(0, 1)), `Learned` (the paper), `Initial`, `Fixed(v)` or `Grid([1.0, 3.0])`
+    /// (one interneuron with a component per value, theta fixed, gains learned: unit variance
+    /// and the Gaussian fourth moment). See `ThetaMode`.
+    pub theta: ThetaMode,
     /// Base of the initial theta (authors: 2.2 in 1D).
     pub theta_init: f64,
     /// Required |excess kurtosis| of the responses for the claim.
@@ -66,7 +64,7 @@ impl Default for Gaussianize1d {
             learning: Learning::Robust(RobustSettings::default()),
             b_derivative: BDerivativeRule::Reference,
             interneurons: 1,
-            theta_grid: None,
+            theta: ThetaMode::Auto,
             theta_init: 2.2,
             kurtosis_tolerance: 0.15,
             solver: SolverSettings::default(),
@@ -84,6 +82,10 @@ struct ImageResult {
     theta: Vec<f64>,
     iterations: usize,
     converged: bool,
+    /// The mode used (the chosen one under `Auto`), with the candidates' scores.
+    mode: ThetaMode,
+    candidates: Vec<super::paper2::Candidate>,
+    warnings: Vec<String>,
     ks_before: f64,
     ks_after: f64,
     kurt_before: f64,
@@ -106,7 +108,7 @@ impl Gaussianize1d {
             learning: &self.learning,
             b_derivative: self.b_derivative,
             interneurons: self.interneurons,
-            theta_grid: self.theta_grid.as_deref(),
+            theta: &self.theta,
             theta_init: self.theta_init,
             solver: self.solver,
         }
@@ -131,6 +133,9 @@ impl Gaussianize1d {
             responses,
             iterations,
             converged,
+            mode,
+            candidates,
+            warnings,
         } = run;
         let ks = |x: &[f64]| {
             ks_distance_normal(x).map_err(|e| ctx.numerical(format!("KS distance on {name}"), e))
@@ -151,6 +156,9 @@ impl Gaussianize1d {
             theta: circuit.theta().to_vec(),
             iterations,
             converged,
+            mode,
+            candidates,
+            warnings,
             sorted,
             responses,
             signal,
@@ -218,7 +226,12 @@ impl Gaussianize1d {
             Axis::linear("output g f(theta, z)"),
         )
         .with(Series::line(
-            format!("learned: g = {}, theta = {}", fmt3(&r.g), fmt3(&r.theta)),
+            format!(
+                "learned ({}): g = {}, theta = {}",
+                r.mode.ron(),
+                fmt3(&r.g),
+                fmt3(&r.theta)
+            ),
             zs.iter().map(|&z| (z, total(z))).collect(),
         ))
         .with(Series::line("optimal F_s^-1(Phi(z))", opt_act).styled(Style::Dashed))
@@ -279,9 +292,18 @@ impl Gaussianize1d {
     }
 }
 
-/// `0.123` or `[0.123, 0.456]`.
+/// `0.123` or `[0.123, 4.56e-4]` (3 significant digits, so that small gains stay visible).
 fn fmt3(v: &[f64]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| format!("{x:.3}")).collect();
+    let parts: Vec<String> = v
+        .iter()
+        .map(|&x| {
+            if x != 0.0 && x.abs() < 0.01 {
+                format!("{x:.2e}")
+            } else {
+                format!("{x:.3}")
+            }
+        })
+        .collect();
     if parts.len() == 1 {
         parts[0].clone()
     } else {
@@ -314,13 +336,10 @@ impl Experiment for Gaussianize1d {
             "learning",
             "schedule: Robust(batch, eta_g, eta_theta, tolerance, max_iterations) or Reference(eta_g, eta_theta, eta_w, iterations, batch)",
         ),
-        param(
-            "theta_grid",
-            "None (default): `interneurons` interneurons learn g and theta (the paper); Some([1.0, 3.0]): one interneuron per theta, theta fixed, only the gains learn (unit variance and Gaussian 4th moment: zero excess kurtosis even on very sparse signals)",
-        ),
+        param("theta", THETA_MODE_DOC),
         param(
             "interneurons",
-            "interneurons K when theta learns (theta_grid: None; 1 in the paper)",
+            "interneurons K in the Learned, Initial and Fixed modes (1 in the paper)",
         ),
         param(
             "theta_init",
@@ -339,9 +358,7 @@ impl Experiment for Gaussianize1d {
         ensure(self.interneurons >= 1, "interneurons", || {
             "must be at least 1".into()
         })?;
-        if let Some(grid) = &self.theta_grid {
-            check_theta_values(grid, "theta_grid")?;
-        }
+        self.theta.check("theta")?;
         check_theta_init(self.theta_init, "theta_init")?;
         ensure(self.kurtosis_tolerance > 0.0, "kurtosis_tolerance", || {
             "must be positive".into()
@@ -364,6 +381,7 @@ impl Experiment for Gaussianize1d {
                 "beta",
                 "g",
                 "theta",
+                "mode",
                 "iterations",
                 "converged",
                 "ks_before",
@@ -382,6 +400,7 @@ impl Experiment for Gaussianize1d {
                 r.beta.into(),
                 fmt3(&r.g).into(),
                 fmt3(&r.theta).into(),
+                r.mode.ron().into(),
                 r.iterations.into(),
                 (if r.converged { "yes" } else { "no" }).into(),
                 r.ks_before.into(),
@@ -398,8 +417,10 @@ impl Experiment for Gaussianize1d {
                     "ks_before": r.ks_before, "ks_after": r.ks_after,
                     "excess_kurtosis_before": r.kurt_before, "excess_kurtosis_after": r.kurt_after,
                     "variance_after": r.var_after,
+                    "mode": r.mode.ron(), "candidates": r.candidates,
                 }),
             );
+            out.warn(r.warnings.iter().cloned());
             panels.extend(self.panels(r, ctx)?);
         }
         out.summarize("images", per_image);
@@ -409,7 +430,8 @@ impl Experiment for Gaussianize1d {
             Figure::grid(
                 "gaussianize_1d",
                 format!(
-                    "Gaussianising natural-image signals with one interneuron ({} learning)",
+                    "Gaussianising natural-image signals (theta: {}, {} learning)",
+                    self.theta.ron(),
                     self.learning.label()
                 ),
                 panels,
@@ -425,7 +447,7 @@ impl Experiment for Gaussianize1d {
         out.claim(Claim {
             id: "p2.gaussianize_1d.kurtosis".into(),
             paper: 2,
-            statement: format!("One interneuron makes responses to natural-image signals near Gaussian ({} images)", results.len()),
+            statement: format!("The 1D circuit makes responses to natural-image signals near Gaussian ({} images, theta: {})", results.len(), self.theta.ron()),
             expected: format!("|excess kurtosis| of the responses < {} on every image", self.kurtosis_tolerance),
             measured: results.iter().map(|r| format!("{}: {:.3}", r.name, r.kurt_after)).collect::<Vec<_>>().join(", "),
             pass: worst < self.kurtosis_tolerance,

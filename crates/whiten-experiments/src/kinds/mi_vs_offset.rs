@@ -29,9 +29,8 @@ pub struct MiVsOffset {
     pub learning: Learning,
     /// Base of the initial theta (authors: 2.3 in 2D).
     pub theta_init: f64,
-    /// `Learned` (default): theta learns at the schedule's `eta_theta`; `Initial`: theta stays
-    /// at its start, as in the authors' 2D runs (the setting for very sparse images such as
-    /// kodak-23); `Fixed(value)`: all interneurons at `value`.
+    /// What the activation parameters do: `Auto` (default; the least dependent of the
+    /// `Learned`, `Initial` and `Grid([1.0, 3.0])` circuits), or one mode (see `ThetaMode`).
     pub theta: ThetaMode,
     /// Response solver.
     pub solver: SolverSettings,
@@ -47,7 +46,7 @@ impl Default for MiVsOffset {
             ks: vec![2, 3, 4],
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
-            theta: ThetaMode::Learned,
+            theta: ThetaMode::Auto,
             solver: SolverSettings::default(),
             short_offset: 2,
         }
@@ -60,7 +59,7 @@ impl MiVsOffset {
         PairCircuit {
             learning: &self.learning,
             theta_init: self.theta_init,
-            theta: self.theta,
+            theta: &self.theta,
             solver: self.solver,
         }
     }
@@ -111,9 +110,21 @@ impl Experiment for MiVsOffset {
             &self.circuit_settings(),
             ctx,
         )?;
+        let mut out = Outputs::default();
+        out.warn(self.circuit_settings().setting_warnings("learning"));
+        let mut chosen = serde_json::Map::new();
+        for r in &runs {
+            out.warn(r.warnings.iter().cloned());
+        }
+        for (o, &d) in self.offsets.iter().enumerate() {
+            for (ki, &k) in self.ks.iter().enumerate() {
+                let r = &runs[o * self.ks.len() + ki];
+                chosen.insert(format!("d={d},K={k}"), r.mode.ron().into());
+            }
+        }
+        out.summarize("theta_mode", chosen);
         let runs: Vec<(f64, f64)> = runs.iter().map(|r| (r.mi_every10, r.mi_all)).collect();
 
-        let mut out = Outputs::default();
         let mut table = Table::new(
             "mi_vs_offset",
             &["offset", "signal", "mi_every_10th", "mi_all_pairs"],

@@ -31,9 +31,8 @@ pub struct Pairs2d {
     pub learning: Learning,
     /// Base of the initial theta (authors: 2.3 in 2D).
     pub theta_init: f64,
-    /// `Learned` (default): theta learns at the schedule's `eta_theta`; `Initial`: theta stays
-    /// at its start, as in the authors' 2D runs (the setting for very sparse images such as
-    /// kodak-23); `Fixed(value)`: all interneurons at `value`.
+    /// What the activation parameters do: `Auto` (default; the least dependent of the
+    /// `Learned`, `Initial` and `Grid([1.0, 3.0])` circuits), or one mode (see `ThetaMode`).
     pub theta: ThetaMode,
     /// Response solver.
     pub solver: SolverSettings,
@@ -47,7 +46,7 @@ impl Default for Pairs2d {
             ks: vec![2, 3, 4],
             learning: Learning::Robust(RobustSettings::default()),
             theta_init: 2.3,
-            theta: ThetaMode::Learned,
+            theta: ThetaMode::Auto,
             solver: SolverSettings::default(),
         }
     }
@@ -81,7 +80,7 @@ impl Pairs2d {
         PairCircuit {
             learning: &self.learning,
             theta_init: self.theta_init,
-            theta: self.theta,
+            theta: &self.theta,
             solver: self.solver,
         }
     }
@@ -133,6 +132,7 @@ impl Experiment for Pairs2d {
         )?;
 
         let mut out = Outputs::default();
+        out.warn(self.circuit_settings().setting_warnings("learning"));
         let mut table = Table::new(
             "mutual_information",
             &[
@@ -199,14 +199,10 @@ impl Experiment for Pairs2d {
                 ]);
                 entry.insert(
                     format!("circuit_k{k}"),
-                    serde_json::json!({"every_10th": r.mi_every10, "all": r.mi_all, "g": r.circuit.g(), "theta": r.circuit.theta()}),
+                    serde_json::json!({"every_10th": r.mi_every10, "all": r.mi_all, "g": r.circuit.g(), "theta": r.circuit.theta(), "mode": r.mode.ron(), "candidates": r.candidates}),
                 );
-                let dirs: Vec<[f64; 2]> = r
-                    .circuit
-                    .w()
-                    .chunks_exact(2)
-                    .map(|c| [c[0], c[1]])
-                    .collect();
+                out.warn(r.warnings.iter().cloned());
+                let dirs = r.directions();
                 panels.push(density_panel(
                     format!("circuit, K = {k}, d = {d}"),
                     &r.responses,
