@@ -42,13 +42,14 @@ fn every_kind_has_a_fixture() {
 #[test]
 fn every_experiment_file_loads() {
     let registry = Registry::builtin();
-    let dir = root().join("experiments");
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ron") {
-            load_file(&path, &registry).unwrap_or_else(|e| panic!("{e}"));
-            n += 1;
+    for dir in [root().join("experiments"), root().join("experiments/authors")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "ron") {
+                load_file(&path, &registry).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
         }
     }
     assert!(
@@ -111,4 +112,5 @@ snapshot_test!(
     pairs_2d,
     mi_vs_offset,
     image_survey,
+    circuit_adaptation,
 );

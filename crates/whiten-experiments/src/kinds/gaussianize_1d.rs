@@ -52,6 +52,40 @@ pub struct Gaussianize1d {
     pub kurtosis_tolerance: f64,
     /// Response solver.
     pub solver: SolverSettings,
+    /// Published values to compare with (a claim each, shown in `REPORT.md` beside ours):
+    /// for example what the spec reports of the authors' settings on kodak-23.
+    pub published: Vec<Published>,
+}
+
+/// A value published for one image (the paper, the authors' code, or the spec's
+/// re-computation), compared with this run's measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// The image (file stem, or the generated name such as `dead-leaves-0`).
+    pub image: String,
+    /// Which number: `g` (the first gain), `theta` (the first theta), `response_sd` or
+    /// `excess_kurtosis` (of the responses).
+    pub quantity: PublishedQuantity,
+    /// The published value.
+    pub value: f64,
+    /// Largest |ours - published| that agrees.
+    pub tolerance: f64,
+    /// Where the value comes from, in words.
+    pub source: String,
+}
+
+/// The numbers a [`Published`] entry can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublishedQuantity {
+    /// The first interneuron's gain.
+    G,
+    /// The first interneuron's theta.
+    Theta,
+    /// Standard deviation of the responses.
+    ResponseSd,
+    /// Excess kurtosis of the responses.
+    ExcessKurtosis,
 }
 
 impl Default for Gaussianize1d {
@@ -68,6 +102,7 @@ impl Default for Gaussianize1d {
             theta_init: 2.2,
             kurtosis_tolerance: 0.15,
             solver: SolverSettings::default(),
+            published: Vec::new(),
         }
     }
 }
@@ -350,6 +385,10 @@ impl Experiment for Gaussianize1d {
             "|excess kurtosis| of the responses below which an image counts as Gaussianised",
         ),
         param("solver", SOLVER_DOC),
+        param(
+            "published",
+            "values to compare with, a claim each: [(image: \"kodak-23\", quantity: Theta (or G, ResponseSd, ExcessKurtosis), value: 3.0, tolerance: 0.05, source: \"spec section 6\")]",
+        ),
     ];
 
     fn check(&self) -> Result<(), ParamError> {
@@ -364,6 +403,13 @@ impl Experiment for Gaussianize1d {
             "must be positive".into()
         })?;
         self.solver.check()?;
+        for (i, p) in self.published.iter().enumerate() {
+            ensure(
+                p.value.is_finite() && p.tolerance.is_finite() && p.tolerance >= 0.0,
+                &format!("published[{i}]"),
+                || "value and tolerance must be finite, tolerance >= 0".into(),
+            )?;
+        }
         // Last: reading the images is the only check that costs anything.
         self.source.check_files(None)
     }
@@ -468,6 +514,32 @@ impl Experiment for Gaussianize1d {
             pass: results.iter().all(|r| r.ks_after < r.ks_before / 2.0),
             figure: Some("gaussianize_1d".into()),
         });
+        for (i, p) in self.published.iter().enumerate() {
+            let Some(r) = results.iter().find(|r| r.name == p.image) else {
+                return Err(ctx.failure(format!(
+                    "params.published[{i}]: no image named {} in this run",
+                    p.image
+                )));
+            };
+            let (label, ours) = match p.quantity {
+                PublishedQuantity::G => ("g", r.g[0]),
+                PublishedQuantity::Theta => ("theta", r.theta[0]),
+                PublishedQuantity::ResponseSd => ("response sd", r.var_after.sqrt()),
+                PublishedQuantity::ExcessKurtosis => ("response excess kurtosis", r.kurt_after),
+            };
+            out.claim(Claim {
+                id: format!("p2.gaussianize_1d.published.{i}"),
+                paper: 2,
+                statement: format!(
+                    "{} on {} reproduces the published value ({})",
+                    label, p.image, p.source
+                ),
+                expected: format!("{} +- {}", p.value, p.tolerance),
+                measured: format!("{ours:.4}"),
+                pass: (ours - p.value).abs() <= p.tolerance,
+                figure: Some("gaussianize_1d".into()),
+            });
+        }
         let heavy = results.iter().map(|r| r.beta).fold(0.0, f64::max);
         if self.source.images.is_none() {
             out.claim(Claim {

@@ -1,6 +1,7 @@
 //! The built-in experiment kinds, one module each, and their registration.
 
 pub mod adaptation;
+pub mod circuit_adaptation;
 pub mod common;
 pub mod convergence_time;
 pub mod discrete_vs_flow;
@@ -19,6 +20,7 @@ use crate::experiment::Registry;
 /// Registers every built-in kind.
 pub fn register_all(r: &mut Registry) {
     r.register::<adaptation::Adaptation>();
+    r.register::<circuit_adaptation::CircuitAdaptation>();
     r.register::<convergence_time::ConvergenceTime>();
     r.register::<discrete_vs_flow::DiscreteVsFlow>();
     r.register::<gaussianize_1d::Gaussianize1d>();
