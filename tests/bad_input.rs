@@ -365,6 +365,38 @@ fn image_survey_refusals_name_its_own_fields() {
 }
 
 #[test]
+fn circuit_adaptation_refusals_name_their_fields() {
+    let c = Case::new("adapt");
+    let cases = [
+        ("theta: Auto", "params.theta: Auto chooses"),
+        (
+            "sequence: [0]",
+            "params.sequence: needs at least two phases",
+        ),
+        ("sequence: [0, 2]", "params.sequence[1]: index 2"),
+        ("images: [DeadLeaves(-1.0)]", "params.images[0]"),
+        (
+            "images: [File(\"missing.png\")], sequence: [0, 0]",
+            "params.images[0]",
+        ),
+        ("phase_iterations: 0", "params.phase_iterations"),
+        ("eta_g: 0.0", "params.eta_g"),
+    ];
+    for (i, (param, needle)) in cases.iter().enumerate() {
+        let name = format!("a{i}");
+        let f = c.file(
+            &format!("{name}.ron"),
+            &format!(
+                "(kind: \"circuit_adaptation\", name: \"{name}\", seed: 1, params: ({param}))"
+            ),
+        );
+        let o = c.run(&[&f]);
+        assert_refused(&o, &[needle, &f]);
+        assert!(no_outputs(&c.out(), &name));
+    }
+}
+
+#[test]
 fn check_reports_every_file_and_writes_nothing() {
     let c = Case::new("check");
     let good = c.file("good.ron", GOOD);

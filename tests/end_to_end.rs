@@ -174,3 +174,49 @@ fn seed_override_changes_random_parts_only() {
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }
+
+/// A run whose learning does not converge and whose theta runs into its bound says so on its
+/// output line, one line per warning, and in `summary.json`.
+#[test]
+fn warnings_reach_the_run_line_and_the_summary() {
+    let dir = scratch("warnings");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The authors' schedule cut to 50 steps: never meets the convergence test.
+    let file = dir.join("short.ron");
+    std::fs::write(
+        &file,
+        "(kind: \"gaussianize_1d\", name: \"short\", seed: 3, params: (source: (generated: 1, crop: 64), \
+         learning: Reference(iterations: 50), theta: Learned))",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let o = whiten(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        stdout.contains("warnings (summary.json: warnings)")
+            && stdout.contains(
+                "  warning: dead-leaves-0: learning did not meet the convergence test in 50 iterations"
+            ),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("short/summary.json")).unwrap())
+            .unwrap();
+    let warnings = summary["warnings"]
+        .as_array()
+        .expect("warnings in the summary");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("did not meet the convergence test")),
+        "{warnings:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

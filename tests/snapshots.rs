@@ -43,7 +43,10 @@ fn every_kind_has_a_fixture() {
 fn every_experiment_file_loads() {
     let registry = Registry::builtin();
     let mut n = 0;
-    for dir in [root().join("experiments"), root().join("experiments/authors")] {
+    for dir in [
+        root().join("experiments"),
+        root().join("experiments/authors"),
+    ] {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "ron") {

@@ -15,6 +15,11 @@
 //! `H = sum_i g_i f'(theta_i, z_i) w_i w_i^T`), with closed-form 1x1 and 2x2 solves for
 //! `N = 1, 2` and a small Cholesky otherwise.
 //!
+//! An interneuron may carry several activation components (`theta` fixed on a grid, each
+//! with its own gain, all on one direction `w_i`: [`Circuit::with_components`]); the units of
+//! one direction then move it together when `W` learns. [`Circuit::feedback_shares`] measures
+//! each unit's share of the feedback, to name units whose gain has collapsed.
+//!
 //! Learning ([`Circuit::learn_step`], module [`learn`]) follows the authors' rules exactly;
 //! [`Trainer`] (module [`train`]) drives it, either with the reference schedule or with a
 //! robust one (normalised, clipped, decaying steps and a convergence test on running means of

@@ -675,7 +675,12 @@ impl CircuitAdaptation {
             let mut vals: Vec<f64> = probes.iter().map(get).collect();
             vals.extend(alone.iter().map(get_alone));
             let (lo, hi) = range(vals, log);
-            let y = if log { Axis::log(label) } else { Axis::linear(label) }.with_range(lo, hi);
+            let y = if log {
+                Axis::log(label)
+            } else {
+                Axis::linear(label)
+            }
+            .with_range(lo, hi);
             // One legend, in the theta panel's empty upper left.
             let labelled = |s: Series| if pi == 1 { s } else { s.unlabelled() };
             let panel = Panel::new(title, x_axis(), y)

@@ -261,12 +261,12 @@ impl Gaussianize1d {
             Axis::linear("output g f(theta, z)"),
         )
         .with(Series::line(
-            format!(
-                "learned ({}): g = {}, theta = {}",
-                r.mode.ron(),
-                fmt3(&r.g),
-                fmt3(&r.theta)
-            ),
+            match &r.mode {
+                ThetaMode::Grid(_) => {
+                    format!("learned, theta at {}: g = {}", fmt3(&r.theta), fmt3(&r.g))
+                }
+                _ => format!("learned: g = {}, theta = {}", fmt3(&r.g), fmt3(&r.theta)),
+            },
             zs.iter().map(|&z| (z, total(z))).collect(),
         ))
         .with(Series::line("optimal F_s^-1(Phi(z))", opt_act).styled(Style::Dashed))
