@@ -185,11 +185,23 @@ impl Options {
         let positive = |x: f64| x > 0.0;
         let non_negative = |x: f64| x >= 0.0;
         let bad = |reason: String| Err(OdeError::InvalidOptions { reason });
-        if !(non_negative(self.rtol) && non_negative(self.atol) && positive(self.rtol + self.atol))
+        if !(non_negative(self.rtol)
+            && non_negative(self.atol)
+            && positive(self.rtol + self.atol)
+            && self.rtol.is_finite()
+            && self.atol.is_finite())
         {
             return bad(format!(
-                "tolerances must be non-negative and not both zero (rtol {}, atol {})",
+                "tolerances must be finite, non-negative and not both zero (rtol {}, atol {})",
                 self.rtol, self.atol
+            ));
+        }
+        // A relative tolerance below what f64 can resolve asks for steps that rounding
+        // defeats: the step size shrinks towards the minimum step and millions of steps follow.
+        if positive(self.rtol) && self.rtol < MIN_RTOL {
+            return bad(format!(
+                "rtol {:e} is below what f64 arithmetic can resolve (at least {MIN_RTOL:e}, or 0 with atol > 0)",
+                self.rtol
             ));
         }
         if let Some(h) = self.first_step
@@ -226,10 +238,19 @@ impl Options {
                 self.event_tol
             ));
         }
-        if let Output::Times(ts) = &self.output
-            && ts.windows(2).any(|w| w[0] > w[1] || w[0].is_nan())
-        {
-            return bad("output times must be non-decreasing".into());
+        if let Output::Times(ts) = &self.output {
+            if ts.is_empty() {
+                return bad(
+                    "output times must not be empty (use Output::Final for the end state only)"
+                        .into(),
+                );
+            }
+            if let Some(i) = ts.iter().position(|t| !t.is_finite()) {
+                return bad(format!("output time {i} is {} (must be finite)", ts[i]));
+            }
+            if ts.windows(2).any(|w| w[0] > w[1]) {
+                return bad("output times must be non-decreasing".into());
+            }
         }
         Ok(())
     }
@@ -611,6 +632,9 @@ impl<S: System> Solver<S> {
     }
 }
 
+/// Smallest positive relative tolerance accepted: about 45 times the f64 machine epsilon.
+pub const MIN_RTOL: f64 = 1e-14;
+
 /// Result of [`integrate`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Solution {
@@ -640,9 +664,15 @@ impl Solution {
         &self.y[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// Last recorded state (the state at `t_end`).
+    /// Last recorded state (the state at `t_end` for [`Output::Final`] and
+    /// [`Output::Steps`]). A solution always has one: [`Options::validate`] refuses an empty
+    /// list of output times. (Empty only for a `Solution` built by hand; then the slice is
+    /// empty rather than a panic.)
     pub fn last_state(&self) -> &[f64] {
-        self.state(self.len() - 1)
+        match self.len() {
+            0 => &[],
+            n => self.state(n - 1),
+        }
     }
 }
 
@@ -921,6 +951,58 @@ mod tests {
                 q + 1
             );
         }
+    }
+
+    #[test]
+    fn bad_output_times_and_tolerances_are_typed_errors() {
+        let bad = |o: &Options| {
+            matches!(
+                integrate(riccati(), Method::Dopri5, 0.0, &[1.0], 1.0, o),
+                Err(OdeError::InvalidOptions { .. })
+            )
+        };
+        for ts in [
+            vec![],
+            vec![0.5, f64::NAN],
+            vec![f64::NAN],
+            vec![0.1, 0.5, f64::NAN],
+            vec![0.2, f64::INFINITY],
+            vec![0.5, 0.2],
+        ] {
+            let mut o = Options::default();
+            o.output = Output::Times(ts.clone());
+            assert!(bad(&o), "{ts:?}");
+        }
+        for (rtol, atol) in [
+            (1e-17, 1e-12),
+            (f64::INFINITY, 1e-9),
+            (1e-6, f64::INFINITY),
+            (f64::NAN, 1e-9),
+            (0.0, 0.0),
+        ] {
+            assert!(bad(&Options::with_tolerances(rtol, atol)), "{rtol} {atol}");
+        }
+        // the smallest accepted relative tolerance still integrates, and atol-only control
+        // (rtol = 0) stays allowed
+        for (rtol, atol) in [(MIN_RTOL, 1e-14), (0.0, 1e-8)] {
+            let sol = integrate(
+                riccati(),
+                Method::Dop853,
+                0.0,
+                &[1.0],
+                1.0,
+                &Options::with_tolerances(rtol, atol),
+            )
+            .unwrap();
+            assert!((sol.last_state()[0] - riccati_exact(1.0)).abs() < 1e-6);
+        }
+        let empty = Solution {
+            dim: 1,
+            t: vec![],
+            y: vec![],
+            stats: Stats::default(),
+        };
+        assert!(empty.last_state().is_empty());
     }
 
     #[test]

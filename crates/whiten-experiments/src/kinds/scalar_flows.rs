@@ -109,9 +109,7 @@ impl ScalarFlows {
         .map_err(|e| ctx.integration(&what, e))?;
         let t_numeric = found.event_time().unwrap_or(f64::NAN);
         let t_end = 1.25 * t_closed.max(1e-3);
-        let times: Vec<f64> = (0..self.points)
-            .map(|i| t_end * i as f64 / (self.points - 1) as f64)
-            .collect();
+        let times = output_grid(t_end, self.points);
         let opts = whiten_ode::Options {
             output: Output::Times(times.clone()),
             ..opts
@@ -391,5 +389,52 @@ impl Experiment for ScalarFlows {
             }
         }
         Ok(out)
+    }
+}
+
+/// `points` equally spaced output times from 0 to `t_end`, the last exactly `t_end` (computing
+/// `t_end * i / (points - 1)` can round one ulp past `t_end`, which the integrator refuses).
+fn output_grid(t_end: f64, points: usize) -> Vec<f64> {
+    let last = points.saturating_sub(1).max(1) as f64;
+    (0..points)
+        .map(|i| (t_end * (i as f64 / last)).min(t_end))
+        .collect()
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::output_grid;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn the_output_grid_ends_exactly_at_t_end_for_any_end_time() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for _ in 0..500 {
+            let t_end = 10f64.powf(rng.random_range(-3.0..4.0)) * rng.random_range(1.0..10.0);
+            for points in [2, 3, 400, 401, 1000] {
+                let g = output_grid(t_end, points);
+                assert_eq!(g.len(), points);
+                assert_eq!(g[0], 0.0);
+                assert_eq!(*g.last().unwrap(), t_end, "t_end {t_end}, points {points}");
+                assert!(g.windows(2).all(|w| w[0] <= w[1]));
+                assert!(g.iter().all(|&t| t <= t_end));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The case an outside check found failing ("output times must lie in [0, t_end]").
+    #[test]
+    fn an_ordinary_start_runs() {
+        let e = ScalarFlows {
+            m0s: vec![0.1],
+            ..ScalarFlows::default()
+        };
+        e.check().unwrap();
+        e.run(&RunContext::new("x", 4).without_progress()).unwrap();
     }
 }
