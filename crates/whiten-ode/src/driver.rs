@@ -969,8 +969,10 @@ mod tests {
             vec![0.2, f64::INFINITY],
             vec![0.5, 0.2],
         ] {
-            let mut o = Options::default();
-            o.output = Output::Times(ts.clone());
+            let o = Options {
+                output: Output::Times(ts.clone()),
+                ..Options::default()
+            };
             assert!(bad(&o), "{ts:?}");
         }
         for (rtol, atol) in [
