@@ -220,3 +220,32 @@ fn warnings_reach_the_run_line_and_the_summary() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An output path that is a file is refused before any experiment runs, with the path named.
+#[test]
+fn an_unusable_out_is_refused_before_any_work() {
+    let dir = scratch("badout");
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_a_folder = dir.join("results");
+    std::fs::write(&not_a_folder, "a file").unwrap();
+    // A fixture that takes seconds to run: the refusal must come first (nothing on stdout:
+    // no experiment line).
+    let o = whiten(&[
+        "run",
+        &fixture("image_survey.ron"),
+        "--out",
+        not_a_folder.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--out {}: is not a folder",
+            not_a_folder.display()
+        )),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).is_empty());
+    assert_eq!(std::fs::read_to_string(&not_a_folder).unwrap(), "a file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

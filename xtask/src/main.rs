@@ -78,11 +78,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// The checkout this command runs in: the nearest folder at or above the current one whose
+/// `Cargo.toml` declares the workspace and which has `experiments/`. Found at run time, never
+/// from the compile-time manifest path: with a `CARGO_TARGET_DIR` shared between clones, one
+/// compiled xtask serves them all, and must work on the clone it is invoked in.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    find_workspace(&cwd).unwrap_or(cwd)
+}
+
+fn find_workspace(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let manifest = fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        (manifest.contains("[workspace]") && dir.join("experiments").is_dir())
+            .then(|| dir.to_path_buf())
+    })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -490,4 +500,30 @@ fn write_atomic(path: &Path, text: &str) -> Result<()> {
     fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_is_found_from_any_folder_inside_it_at_run_time() {
+        let base = std::env::temp_dir().join(format!("xtask-root-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let clone = base.join("clone");
+        fs::create_dir_all(clone.join("experiments/photographs")).unwrap();
+        fs::create_dir_all(clone.join("crates/whiten-core/src")).unwrap();
+        fs::write(clone.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+        // a member crate's own manifest is not the workspace
+        fs::write(
+            clone.join("crates/whiten-core/Cargo.toml"),
+            "[package]\nname = \"x\"\n",
+        )
+        .unwrap();
+        for inside in ["", "experiments/photographs", "crates/whiten-core/src"] {
+            assert_eq!(find_workspace(&clone.join(inside)), Some(clone.clone()));
+        }
+        assert_eq!(find_workspace(&base), None);
+        let _ = fs::remove_dir_all(&base);
+    }
 }

@@ -178,6 +178,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             if let Err(e) = handler {
                 tracing::warn!("cannot handle Ctrl-C: {e}");
             }
+            // An unusable output folder is refused before any computation.
+            check_out_dir(&out)?;
             let opts = RunOptions {
                 out,
                 seed,
@@ -188,6 +190,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             run(&registry, &files, &opts)
         }
     }
+}
+
+/// Creates `out` if needed and checks that a file can be written there (a probe, removed at
+/// once), so that a read-only folder or a path that is a file is reported before any work.
+fn check_out_dir(out: &std::path::Path) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        anyhow::bail!("--out {}: is not a folder", out.display());
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("--out {}: cannot create the folder", out.display()))?;
+    let probe = out.join(format!(".whiten-write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--out {}: cannot write into the folder", out.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Loads and checks `files`, reporting each refusal on stderr; the accepted experiments and

@@ -191,6 +191,27 @@ impl Experiment for OfflineLearning {
         })?;
 
         let mut out = Outputs::default();
+        // Runs that did not reach the threshold with eta beyond their stability limit stall
+        // (the error oscillates around a plateau): say why.
+        for (&(init, scale), pair) in combos.iter().zip(&runs) {
+            for (net, tr) in NETWORKS.iter().zip(pair) {
+                let limit = super::common::stability_limit(net, c.as_ref());
+                if tr.reached.is_none() && self.eta >= limit {
+                    out.warn([format!(
+                        "{net} network, {} init, c = {scale}: error stalled at {:.3} after {} iterations: eta = {} is beyond the stability limit {limit:.4} of the {net} update{}",
+                        init.label(),
+                        tr.errors.last().copied().unwrap_or(f64::NAN),
+                        tr.errors.len() - 1,
+                        self.eta,
+                        if *net == "direct" {
+                            " (sqrt(lambda_min))"
+                        } else {
+                            " (2 r / (1 + r)^2, r = sqrt(lambda_max / lambda_min))"
+                        }
+                    )]);
+                }
+            }
+        }
         let mut iterations = serde_json::Map::new();
         let mut flow_time = serde_json::Map::new();
         let mut table = Table::new(
@@ -376,5 +397,62 @@ impl Experiment for OfflineLearning {
             ));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whiten_core::cov::linspace;
+
+    fn run_at(eta: f64) -> Outputs {
+        let e = OfflineLearning {
+            eta,
+            basis: Basis::Haar,
+            inits: vec![Init::Generic],
+            scales: vec![1.0, 3.0],
+            max_iterations: 3_000,
+            ..OfflineLearning::default()
+        };
+        e.check().unwrap();
+        e.run(&RunContext::new("t", 5).without_progress()).unwrap()
+    }
+
+    #[test]
+    fn the_interneuron_bound_is_2r_over_1_plus_r_squared() {
+        // the spec's measured stall onsets, printed to 3 digits
+        for (lo, hi, n, measured) in [(0.5, 2.0, 5, 0.444), (0.1, 4.0, 8, 0.236)] {
+            let c =
+                faer::Mat::<f64>::from_fn(
+                    n,
+                    n,
+                    |i, j| {
+                        if i == j { linspace(lo, hi, n)[i] } else { 0.0 }
+                    },
+                );
+            let limit = super::super::common::stability_limit("interneuron", c.as_ref());
+            assert!((limit - measured).abs() < 5e-4, "{limit} vs {measured}");
+            let direct = super::super::common::stability_limit("direct", c.as_ref());
+            assert!((direct - lo.sqrt()).abs() < 1e-12);
+        }
+    }
+
+    /// Both sides of the bound 4/9 = 0.444 of the default spectrum, generic starts: below it
+    /// Algorithm 2 converges, above it the error stalls and the run says why.
+    #[test]
+    fn below_the_bound_algorithm_2_converges_above_it_the_stall_is_named() {
+        let below = run_at(0.43);
+        assert!(below.warnings.is_empty(), "{:?}", below.warnings);
+        let above = run_at(0.46);
+        let stalled: Vec<&String> = above
+            .warnings
+            .iter()
+            .filter(|w| {
+                w.starts_with("interneuron network") && w.contains("stability limit 0.4444")
+            })
+            .collect();
+        assert_eq!(stalled.len(), 2, "{:?}", above.warnings);
+        // the direct network (limit sqrt(0.5) = 0.707) converges at both rates
+        assert!(!above.warnings.iter().any(|w| w.starts_with("direct")));
     }
 }
