@@ -208,6 +208,27 @@ fn warnings_reach_the_run_line_and_the_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("short/summary.json")).unwrap())
             .unwrap();
+    // The run line counts the claims and names the failed ones.
+    let claims = summary["claims"].as_array().expect("claims in the summary");
+    let failed: Vec<&str> = claims
+        .iter()
+        .filter(|c| c["pass"] != serde_json::Value::Bool(true))
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        stdout.contains(&format!(
+            "claims {}/{}",
+            claims.len() - failed.len(),
+            claims.len()
+        )),
+        "{stdout}"
+    );
+    if !failed.is_empty() {
+        assert!(
+            stdout.contains(&format!("FAILED: {}", failed.join(", "))),
+            "{stdout}"
+        );
+    }
     let warnings = summary["warnings"]
         .as_array()
         .expect("warnings in the summary");

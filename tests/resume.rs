@@ -356,3 +356,39 @@ fn sigint_stops_cleanly_and_reports() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run depends on the content of the images it reads: the same file name with one byte
+/// changed re-runs (it used to be skipped as up to date).
+#[test]
+fn a_changed_input_image_reruns() {
+    let dir = scratch("image");
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = dir.join("texture.pgm");
+    let (w, h) = (64usize, 64usize);
+    let mut bytes = format!("P5\n{w} {h}\n255\n").into_bytes();
+    let header = bytes.len();
+    // a deterministic, heavy-tailed-ish texture
+    bytes.extend((0..w * h).map(|i| ((i * 37 + (i / w) * 11) % 251) as u8));
+    std::fs::write(&image, &bytes).unwrap();
+    let file = dir.join("img.ron");
+    std::fs::write(
+        &file,
+        format!(
+            "(kind: \"gaussianize_1d\", name: \"img\", seed: 1, params: (source: (images: {:?}, crop: 64), learning: Robust(max_iterations: 300), theta: Learned))",
+            image.display().to_string()
+        ),
+    )
+    .unwrap();
+    let files = vec![file.display().to_string()];
+    let out = dir.join("out");
+    let first = run_ok(&files, &out, &[]);
+    assert!(first.contains("ok     img"), "{first}");
+    let second = run_ok(&files, &out, &[]);
+    assert!(second.contains("skipped img"), "{second}");
+    // one byte of the image changes, its name does not
+    bytes[header + 100] ^= 0x40;
+    std::fs::write(&image, &bytes).unwrap();
+    let third = run_ok(&files, &out, &[]);
+    assert!(third.contains("ok     img"), "{third}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -259,11 +259,27 @@ fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Res
             Ok(Outcome::Ran(done)) => {
                 completed.push(l.name.as_str());
                 let warnings = &done.outputs.warnings;
-                let note = if warnings.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} warnings (summary.json: warnings)", warnings.len())
-                };
+                let claims = &done.outputs.claims;
+                let mut failed_claims: Vec<&str> = claims
+                    .iter()
+                    .filter(|c| !c.pass)
+                    .map(|c| c.id.as_str())
+                    .collect();
+                failed_claims.sort_unstable();
+                let mut note = String::new();
+                if !claims.is_empty() {
+                    note += &format!(
+                        ", claims {}/{}",
+                        claims.len() - failed_claims.len(),
+                        claims.len()
+                    );
+                    if !failed_claims.is_empty() {
+                        note += &format!(", FAILED: {}", failed_claims.join(", "));
+                    }
+                }
+                if !warnings.is_empty() {
+                    note += &format!(", {} warnings (summary.json: warnings)", warnings.len());
+                }
                 println!(
                     "ok     {:<22} {} files in {} ({:.2} s{note})",
                     l.name,

@@ -38,6 +38,17 @@ pub trait Experiment: Serialize + DeserializeOwned + Default + Send + Sync + 'st
     const DESCRIPTION: &'static str;
     /// Every field of the parameter struct, documented.
     const PARAMS: &'static [ParamDoc];
+    /// Version of the kind's code, part of what makes a result folder up to date: a kind
+    /// registered from outside this workspace (whose source the build fingerprint does not
+    /// cover) bumps it when its results change. Built-in kinds are covered by the fingerprint.
+    const VERSION: &'static str = "";
+
+    /// The files this experiment reads (images, data files): their content is part of what
+    /// makes a result folder up to date, so replacing a file under the same name re-runs.
+    /// Default: none.
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
 
     /// Refuses impossible parameters before any work starts.
     fn check(&self) -> Result<(), ParamError> {
@@ -56,6 +67,10 @@ pub trait Runnable: Send + Sync {
     fn run(&self, ctx: &RunContext) -> Result<Outputs>;
     /// The parameters as resolved (defaults filled in), in RON.
     fn resolved_params(&self) -> String;
+    /// The kind's [`Experiment::VERSION`].
+    fn version(&self) -> &'static str;
+    /// The files it reads ([`Experiment::inputs`]).
+    fn inputs(&self) -> Vec<std::path::PathBuf>;
 }
 
 impl<E: Experiment> Runnable for E {
@@ -68,6 +83,12 @@ impl<E: Experiment> Runnable for E {
     fn resolved_params(&self) -> String {
         ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
             .unwrap_or_else(|e| format!("<cannot serialise {}: {e}>", type_name::<E>()))
+    }
+    fn version(&self) -> &'static str {
+        E::VERSION
+    }
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        Experiment::inputs(self)
     }
 }
 

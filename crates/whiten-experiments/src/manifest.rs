@@ -2,7 +2,8 @@
 //!
 //! The runner writes the manifest last into the temporary folder, just before the folder is
 //! renamed into place. It records the SHA-256 of the resolved configuration (kind, name,
-//! seed after any override, resolved parameters), the version of this crate, a fingerprint of
+//! seed after any override, resolved parameters, the kind's `VERSION` and the SHA-256 of
+//! every input file the experiment reads), the version of this crate, a fingerprint of
 //! the source code that computes results (whiten-core, whiten-ode and whiten-experiments,
 //! taken at build time), and every other file of the folder with its size. It holds no times
 //! and no paths outside the folder, so outputs stay byte-identical from run to run. A folder
@@ -72,6 +73,14 @@ pub fn config_hash(kind: &str, name: &str, seed: u64, params: &str) -> String {
         h.update(part);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Manifest {

@@ -78,7 +78,17 @@ fn resolved(loaded: &Loaded, opts: &RunOptions) -> (u64, String, String) {
         seed,
         indent(&params),
     );
-    let hash = config_hash(kind, &loaded.name, seed, &params);
+    // What the run depends on besides its configuration: the kind's version and the content
+    // of every input file (a file replaced under the same name re-runs).
+    let mut depends = format!("{params}\nkind version: {}\n", loaded.experiment.version());
+    for f in loaded.experiment.inputs() {
+        let digest = std::fs::read(&f).map_or_else(
+            |e| format!("unreadable ({e})"),
+            |bytes| crate::manifest::sha256_hex(&bytes),
+        );
+        depends.push_str(&format!("input {}: {digest}\n", f.display()));
+    }
+    let hash = config_hash(kind, &loaded.name, seed, &depends);
     (seed, config, hash)
 }
 

@@ -295,6 +295,16 @@ impl Experiment for CircuitAdaptation {
         param("solver", SOLVER_DOC),
     ];
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.images
+            .iter()
+            .filter_map(|im| match im {
+                AdaptImage::File(p) => Some(std::path::PathBuf::from(p)),
+                AdaptImage::DeadLeaves(_) => None,
+            })
+            .collect()
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         ensure(!self.images.is_empty(), "images", || {
             "needs at least one image".into()

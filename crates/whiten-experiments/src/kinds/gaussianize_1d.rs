@@ -391,6 +391,10 @@ impl Experiment for Gaussianize1d {
         ),
     ];
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.source.files(None)
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         self.source.check()?;
         self.learning.check("learning")?;

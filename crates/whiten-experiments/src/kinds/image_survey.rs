@@ -299,6 +299,10 @@ impl Experiment for ImageSurvey {
         ),
     ];
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.source.files(None)
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         self.theta_1d.check("theta_1d")?;
         check_theta_init(self.theta_init_1d, "theta_init_1d")?;

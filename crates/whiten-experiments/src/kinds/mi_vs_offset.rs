@@ -91,6 +91,10 @@ impl Experiment for MiVsOffset {
         ),
     ];
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.source.files(Some(1))
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         check_pairs(
             &self.source,

@@ -111,6 +111,10 @@ impl Experiment for Pairs2d {
         ),
     ];
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        self.source.files(Some(1))
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         check_pairs(
             &self.source,

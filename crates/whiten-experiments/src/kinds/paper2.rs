@@ -93,6 +93,19 @@ impl ImageSource {
         Ok(())
     }
 
+    /// The image files a run reads (all of them, or the first `limit`); none for generated
+    /// images. A folder that cannot be listed gives none (the parameter check refuses it).
+    pub fn files(&self, limit: Option<usize>) -> Vec<std::path::PathBuf> {
+        self.images
+            .as_ref()
+            .and_then(|p| list_images(Path::new(p)).ok())
+            .map(|mut f| {
+                f.truncate(limit.unwrap_or(usize::MAX));
+                f
+            })
+            .unwrap_or_default()
+    }
+
     /// How many images there are.
     pub fn count(&self, ctx: &RunContext) -> Result<usize> {
         match &self.images {
