@@ -216,7 +216,7 @@ fn divergence_is_diagnosed_and_other_experiments_continue() {
         &[
             "experiment `off` failed at interneuron network",
             "iteration 14",
-            "eta = 1.5 is beyond the stability limit 0.5000",
+            "eta = 1.5 is beyond the stability limit 0.4444",
             "M = W W^T is not positive definite",
             "experiment `on` failed at direct network",
             "sample 2",
@@ -240,7 +240,7 @@ fn circuit_failure_is_diagnosed() {
     assert_refused(
         &o,
         &[
-            "experiment `g` failed at learning on dead-leaves-0: learning iteration 2:",
+            "experiment `g` failed at learning on dead-leaves-0-64px: learning iteration 2:",
             "not positive definite",
         ],
     );
@@ -270,7 +270,7 @@ fn response_solve_failure_and_non_finite_values_are_diagnosed() {
     assert_refused(
         &o,
         &[
-            "experiment `one` failed at learning on dead-leaves-0: learning iteration 1: response solve did not converge after 1 iterations (residual",
+            "experiment `one` failed at learning on dead-leaves-0-64px: learning iteration 1: response solve did not converge after 1 iterations (residual",
             "experiment `two` failed at learning the K = 3 circuit at offset d = 2: learning iteration 1: response solve did not converge after 2 iterations",
             "experiment `huge` failed at direct network, commuting init, c = 1, iteration 1: non-finite value in M after update",
         ],

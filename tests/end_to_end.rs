@@ -201,7 +201,7 @@ fn warnings_reach_the_run_line_and_the_summary() {
     assert!(
         stdout.contains("warnings (summary.json: warnings)")
             && stdout.contains(
-                "  warning: dead-leaves-0: learning did not meet the convergence test in 50 iterations"
+                "  warning: dead-leaves-0-64px: learning did not meet the convergence test in 50 iterations"
             ),
         "{stdout}"
     );

@@ -18,11 +18,10 @@
 
 use std::path::Path;
 
-use rand::{Rng, RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::{Circuit, LearningRates, Schedule, Trainer};
-use whiten_core::signal::{DeadLeavesParams, Pyramid, dead_leaves, signal_1d};
+use whiten_core::signal::{Pyramid, signal_1d};
 use whiten_core::stats::{excess_kurtosis, fit_generalized_gaussian};
 
 use super::common::{ensure, ensure_positive};
@@ -169,19 +168,7 @@ impl CircuitAdaptation {
     fn load(&self, index: usize, ctx: &RunContext) -> Result<Source> {
         let (name, image) = match &self.images[index] {
             AdaptImage::DeadLeaves(noise) => {
-                let params = DeadLeavesParams {
-                    width: self.crop,
-                    height: self.crop,
-                    noise_std: *noise,
-                    ..DeadLeavesParams::default()
-                };
-                // Each generated image from its own seed, derived from the experiment's seed
-                // and the image's index, so that its name means one image.
-                let mut rng =
-                    ChaCha8Rng::seed_from_u64(ctx.setup_rng().random::<u64>() ^ (index as u64 + 1));
-                let img = dead_leaves(&params, &mut rng)
-                    .map_err(|e| ctx.numerical("generating a dead-leaves image", e))?;
-                (format!("dead-leaves (noise {noise})"), img)
+                super::paper2::generated_image(0, index, self.crop, *noise, ctx)?
             }
             AdaptImage::File(p) => {
                 let img = read_image(Path::new(p)).map_err(|e| ctx.failure(e.to_string()))?;

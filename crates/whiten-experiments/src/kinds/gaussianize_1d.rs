@@ -161,7 +161,7 @@ impl Gaussianize1d {
             signal,
             fit,
             ..
-        } = self.source.signal(index, rng, ctx)?;
+        } = self.source.signal(index, ctx)?;
         let run = learn_1d(&signal, &self.circuit_settings(), rng, ctx, &name)?;
         let OneDRun {
             circuit,

@@ -151,7 +151,7 @@ impl ImageSurvey {
             signal,
             fit,
             ..
-        } = self.source.signal(index, rng, ctx)?;
+        } = self.source.signal(index, ctx)?;
         let run = learn_1d(&signal, &self.one_d(), rng, ctx, &format!("1D on {name}"))?;
         let ks_after = ks_distance_normal(&run.responses)
             .map_err(|e| ctx.numerical(format!("KS distance on {name}"), e))?;

@@ -27,6 +27,10 @@ pub struct ImageSource {
     pub images: Option<String>,
     /// How many dead-leaves images to generate when `images` is `None`.
     pub generated: usize,
+    /// Seed of the generated images: image `i` is drawn from its own stream derived from
+    /// `(image_seed, i, crop)` alone, not from the experiment's seed, so that a name such as
+    /// `dead-leaves-0` means one image in every experiment (change `image_seed` for others).
+    pub image_seed: u64,
     /// Side of the centre crop (pixels, even).
     pub crop: usize,
     /// Orientation of the pyramid band (0, 1 or 2; 0: vertical edges).
@@ -38,6 +42,7 @@ impl Default for ImageSource {
         Self {
             images: None,
             generated: 1,
+            image_seed: 0,
             crop: 512,
             orientation: 0,
         }
@@ -116,24 +121,18 @@ impl ImageSource {
         }
     }
 
-    /// Loads (or generates) image `index`, centre-cropped, with `rng` for generation.
-    pub fn image<R: Rng>(
-        &self,
-        index: usize,
-        rng: &mut R,
-        ctx: &RunContext,
-    ) -> Result<(String, Image)> {
+    /// Loads (or generates, see [`generated_image`]) image `index`, centre-cropped.
+    pub fn image(&self, index: usize, ctx: &RunContext) -> Result<(String, Image)> {
         // `label` names the image in errors: the file's path, or the generated image's name.
         let (name, label, image) = match &self.images {
             None => {
-                let params = DeadLeavesParams {
-                    width: self.crop,
-                    height: self.crop,
-                    ..DeadLeavesParams::default()
-                };
-                let img = dead_leaves(&params, rng)
-                    .map_err(|e| ctx.numerical("generating a dead-leaves image", e))?;
-                let name = format!("dead-leaves-{index}");
+                let (name, img) = generated_image(
+                    self.image_seed,
+                    index,
+                    self.crop,
+                    DeadLeavesParams::default().noise_std,
+                    ctx,
+                )?;
                 (name.clone(), name, img)
             }
             Some(p) => {
@@ -171,13 +170,8 @@ impl ImageSource {
 
     /// Image `index` (see [`ImageSource::image`]) with its band, its 1D signal (every band
     /// coefficient, unit variance) and the signal's generalised Gaussian fit.
-    pub fn signal<R: Rng>(
-        &self,
-        index: usize,
-        rng: &mut R,
-        ctx: &RunContext,
-    ) -> Result<ImageSignal> {
-        let (name, image) = self.image(index, rng, ctx)?;
+    pub fn signal(&self, index: usize, ctx: &RunContext) -> Result<ImageSignal> {
+        let (name, image) = self.image(index, ctx)?;
         let band = self.band(&image, ctx)?;
         let signal = signal_1d(&band);
         let fit = fit_generalized_gaussian(&signal)
@@ -190,6 +184,47 @@ impl ImageSource {
             fit,
         })
     }
+}
+
+/// Generated dead-leaves image `index` (`crop` x `crop`, pixel noise `noise_std`) and its
+/// name. Its random stream is derived from `(image_seed, index, crop, noise_std)` alone, so the
+/// same name means the same image in every experiment: `dead-leaves-{index}`, with
+/// `-seed{image_seed}`, `-{crop}px` and `-noise{noise_std}` appended when they differ from the
+/// defaults (0, 512, 0.002).
+pub fn generated_image(
+    image_seed: u64,
+    index: usize,
+    crop: usize,
+    noise_std: f64,
+    ctx: &RunContext,
+) -> Result<(String, Image)> {
+    use rand::SeedableRng;
+    let defaults = DeadLeavesParams::default();
+    let params = DeadLeavesParams {
+        width: crop,
+        height: crop,
+        noise_std,
+        ..defaults
+    };
+    // The stream: SHA-256 of the description, so no two descriptions share it.
+    let description =
+        format!("dead-leaves v1 seed {image_seed} index {index} crop {crop} noise {noise_std:e}");
+    let digest = crate::manifest::sha256_hex(description.as_bytes());
+    let seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let img = dead_leaves(&params, &mut rng)
+        .map_err(|e| ctx.numerical("generating a dead-leaves image", e))?;
+    let mut name = format!("dead-leaves-{index}");
+    if image_seed != 0 {
+        name += &format!("-seed{image_seed}");
+    }
+    if crop != defaults.width {
+        name += &format!("-{crop}px");
+    }
+    if noise_std != defaults.noise_std {
+        name += &format!("-noise{noise_std}");
+    }
+    Ok((name, img))
 }
 
 /// An image of a source, its band and 1D signal ([`ImageSource::signal`]).
@@ -1174,7 +1209,7 @@ pub fn pair_sweep(
     settings: &PairCircuit<'_>,
     ctx: &RunContext,
 ) -> Result<(String, Vec<PairSignals>, Vec<(usize, usize)>, Vec<PairRun>)> {
-    let (name, image) = source.image(0, &mut ctx.setup_rng(), ctx)?;
+    let (name, image) = source.image(0, ctx)?;
     let band = source.band(&image, ctx)?;
     let signals = offsets
         .iter()
