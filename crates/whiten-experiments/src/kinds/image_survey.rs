@@ -521,16 +521,14 @@ impl ImageSurvey {
         mi = mi
             .with(Series::line("claim's bound", bound).colored(6))
             .legend_at(Legend::UpperRight);
-        // The key of the x axis in the title (the table has it for long lists).
+        // The key of the x axis in the title, on a figure wide enough for it (the table has
+        // the names for long lists).
         let title = if rows.len() <= 12 {
-            format!(
-                "Paper 2 on every image: Gaussianity in 1D, dependencies in 2D ({})",
-                key.join(", ")
-            )
+            format!("Paper 2 on every image ({})", key.join(", "))
         } else {
             "Paper 2 on every image: Gaussianity in 1D, dependencies in 2D".into()
         };
-        Figure::grid("image_survey", title, vec![kurt, mi], 2)
+        Figure::grid("image_survey", title, vec![kurt, mi], 2).with_panel_size(900, 480)
     }
 
     fn claims(&self, rows: &[Row], out: &mut Outputs) {

@@ -594,16 +594,38 @@ pub struct Candidate {
     pub error: Option<String>,
 }
 
+/// A learned run that [`ThetaMode::Auto`] can keep: it records the kept mode, every
+/// candidate's score and the warnings of the selection.
+trait Kept {
+    fn keep(&mut self, mode: ThetaMode, candidates: Vec<Candidate>, warnings: Vec<String>);
+}
+
+impl Kept for OneDRun {
+    fn keep(&mut self, mode: ThetaMode, candidates: Vec<Candidate>, warnings: Vec<String>) {
+        self.mode = mode;
+        self.candidates = candidates;
+        self.warnings.extend(warnings);
+    }
+}
+
+impl Kept for PairRun {
+    fn keep(&mut self, mode: ThetaMode, candidates: Vec<Candidate>, warnings: Vec<String>) {
+        self.mode = mode;
+        self.candidates = candidates;
+        self.warnings.extend(warnings);
+    }
+}
+
 /// Fits every candidate of [`ThetaMode::Auto`], each from the same random stream (so a
 /// candidate's result is what that mode alone gives), and keeps the lowest score. A
 /// candidate that fails numerically is skipped and named in a warning; if all fail, the first
 /// error is returned.
-fn select<R, T>(
+fn select<R, T: Kept>(
     candidates_of: &[ThetaMode],
     rng: &mut R,
     ctx: &RunContext,
     mut fit: impl FnMut(&ThetaMode, &mut R) -> Result<(T, f64)>,
-) -> Result<(T, ThetaMode, Vec<Candidate>, Vec<String>)>
+) -> Result<T>
 where
     R: Rng + Clone,
 {
@@ -640,7 +662,7 @@ where
         }
     }
     match (best, first_error) {
-        (Some((run, _, mode)), _) => {
+        (Some((mut run, _, mode)), _) => {
             let warnings = candidates
                 .iter()
                 .filter_map(|c| {
@@ -649,7 +671,9 @@ where
                         .map(|e| format!("candidate {} failed and was skipped: {e}", c.mode))
                 })
                 .collect();
-            Ok((run, mode, candidates, warnings))
+            tracing::info!(kept = %mode.ron(), "Auto: kept the candidate with the lowest score");
+            run.keep(mode, candidates, warnings);
+            Ok(run)
         }
         (None, Some(e)) => Err(e),
         (None, None) => Err(ctx.failure("no candidate mode to fit")),
@@ -722,18 +746,12 @@ pub fn learn_1d<R: Rng + Clone>(
     if *settings.theta != ThetaMode::Auto {
         return learn_1d_mode(signal, settings, settings.theta, rng, ctx, what);
     }
-    let (mut run, mode, candidates, warnings) =
-        select(&ThetaMode::auto_1d(), rng, ctx, |mode, stream| {
-            let run = learn_1d_mode(signal, settings, mode, stream, ctx, what)?;
-            let score = ks_distance_normal(&run.responses)
-                .map_err(|e| ctx.numerical(format!("KS distance on {what}"), e))?;
-            Ok((run, score))
-        })?;
-    tracing::info!(what, chosen = %mode.ron(), "Auto: kept the candidate closest to N(0, 1)");
-    run.mode = mode;
-    run.candidates = candidates;
-    run.warnings.extend(warnings);
-    Ok(run)
+    select(&ThetaMode::auto_1d(), rng, ctx, |mode, stream| {
+        let run = learn_1d_mode(signal, settings, mode, stream, ctx, what)?;
+        let score = ks_distance_normal(&run.responses)
+            .map_err(|e| ctx.numerical(format!("KS distance on {what}"), e))?;
+        Ok((run, score))
+    })
 }
 
 /// [`learn_1d`] with one mode (not `Auto`).
@@ -936,17 +954,11 @@ pub fn learn_pairs<R: Rng + Clone>(
     if *settings.theta != ThetaMode::Auto {
         return learn_pairs_mode(pairs, k, settings, settings.theta, rng, ctx, what);
     }
-    let (mut run, mode, candidates, warnings) =
-        select(&ThetaMode::auto_2d(), rng, ctx, |mode, stream| {
-            let run = learn_pairs_mode(pairs, k, settings, mode, stream, ctx, what)?;
-            let score = mi_of_normal_scores(&run.responses, 1, ctx, what)?;
-            Ok((run, score))
-        })?;
-    tracing::info!(what, chosen = %mode.ron(), "Auto: kept the least dependent candidate");
-    run.mode = mode;
-    run.candidates = candidates;
-    run.warnings.extend(warnings);
-    Ok(run)
+    select(&ThetaMode::auto_2d(), rng, ctx, |mode, stream| {
+        let run = learn_pairs_mode(pairs, k, settings, mode, stream, ctx, what)?;
+        let score = mi_of_normal_scores(&run.responses, 1, ctx, what)?;
+        Ok((run, score))
+    })
 }
 
 /// Binned MI (bin width 0.5, nats; every `stride`-th pair) of the normal scores of `pairs`
