@@ -21,11 +21,13 @@ use std::path::Path;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::{Circuit, LearningRates, Schedule, Trainer};
-use whiten_core::signal::{Pyramid, signal_1d};
-use whiten_core::stats::{excess_kurtosis, fit_generalized_gaussian};
+use whiten_core::stats::excess_kurtosis;
 
 use super::common::{ensure, ensure_positive};
-use super::paper2::{SOLVER_DOC, SolverSettings, ThetaMode, check_theta_init, train_on};
+use super::paper2::{
+    ImageSignal, SOLVER_DOC, SolverSettings, ThetaMode, centre_crop_checked, check_theta_init,
+    signal_of, train_on,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
@@ -151,17 +153,7 @@ impl CircuitAdaptation {
                 .options(super::paper2::BDerivativeRule::Reference),
         )
         .map_err(|e| ctx.numerical("options", e))?;
-        match &self.theta {
-            ThetaMode::Fixed(v) => c
-                .set_theta(&[*v])
-                .map_err(|e| ctx.numerical("fixing theta", e))?,
-            ThetaMode::Grid(grid) => {
-                c = c
-                    .with_components(grid)
-                    .map_err(|e| ctx.numerical("theta grid", e))?
-            }
-            _ => {}
-        }
+        self.theta.apply(&mut c, ctx, "the circuit")?;
         Ok(c)
     }
 
@@ -178,22 +170,11 @@ impl CircuitAdaptation {
                 (name, img)
             }
         };
-        if image.width < self.crop || image.height < self.crop {
-            return Err(ctx.failure(format!(
-                "{name}: image is {} x {} pixels, smaller than the crop {} (params.crop)",
-                image.width, image.height, self.crop
-            )));
-        }
-        let image = image
-            .centre_crop(self.crop, self.crop)
-            .map_err(|e| ctx.numerical(format!("cropping {name}"), e))?;
-        let band = Pyramid::new(self.crop, self.crop)
-            .and_then(|p| p.band(&image, self.orientation))
-            .map_err(|e| ctx.numerical(format!("pyramid band of {name}"), e))?;
-        let signal = signal_1d(&band);
-        let beta = fit_generalized_gaussian(&signal)
-            .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?
-            .beta;
+        let image = centre_crop_checked(image, self.crop, &name, "params.crop", ctx)?;
+        let ImageSignal {
+            name, signal, fit, ..
+        } = signal_of(name, image, self.orientation, ctx)?;
+        let beta = fit.beta;
         Ok(Source { name, signal, beta })
     }
 

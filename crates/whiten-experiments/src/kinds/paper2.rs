@@ -147,43 +147,69 @@ impl ImageSource {
                 (name, file.display().to_string(), img)
             }
         };
-        if image.width < self.crop || image.height < self.crop {
-            // Errors about a file start with its path, like the readers' errors.
-            return Err(ctx.failure(format!(
-                "{label}: image is {} x {} pixels, smaller than the crop {} x {} (params.source.crop)",
-                image.width, image.height, self.crop, self.crop
-            )));
-        }
-        let cropped = image
-            .centre_crop(self.crop, self.crop)
-            .map_err(|e| ctx.numerical(format!("cropping {name}"), e))?;
+        let cropped = centre_crop_checked(image, self.crop, &label, "params.source.crop", ctx)?;
         Ok((name, cropped))
     }
 
     /// The pyramid band of `image` (same size, row-major).
     pub fn band(&self, image: &Image, ctx: &RunContext) -> Result<Vec<f64>> {
-        let pyr = Pyramid::new(image.width, image.height)
-            .map_err(|e| ctx.numerical("pyramid set-up", e))?;
-        pyr.band(image, self.orientation)
-            .map_err(|e| ctx.numerical("pyramid band", e))
+        band_of(image, self.orientation, ctx)
     }
 
     /// Image `index` (see [`ImageSource::image`]) with its band, its 1D signal (every band
     /// coefficient, unit variance) and the signal's generalised Gaussian fit.
     pub fn signal(&self, index: usize, ctx: &RunContext) -> Result<ImageSignal> {
         let (name, image) = self.image(index, ctx)?;
-        let band = self.band(&image, ctx)?;
-        let signal = signal_1d(&band);
-        let fit = fit_generalized_gaussian(&signal)
-            .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
-        Ok(ImageSignal {
-            name,
-            image,
-            band,
-            signal,
-            fit,
-        })
+        signal_of(name, image, self.orientation, ctx)
     }
+}
+
+/// `image` centre-cropped to `crop` x `crop`, refused when smaller (`label` names the image,
+/// a file by its path like the readers' errors, `field` the crop parameter).
+pub(crate) fn centre_crop_checked(
+    image: Image,
+    crop: usize,
+    label: &str,
+    field: &str,
+    ctx: &RunContext,
+) -> Result<Image> {
+    if image.width < crop || image.height < crop {
+        return Err(ctx.failure(format!(
+            "{label}: image is {} x {} pixels, smaller than the crop {crop} x {crop} ({field})",
+            image.width, image.height
+        )));
+    }
+    image
+        .centre_crop(crop, crop)
+        .map_err(|e| ctx.numerical(format!("cropping {label}"), e))
+}
+
+/// The pyramid band `orientation` of `image` (same size, row-major).
+pub(crate) fn band_of(image: &Image, orientation: usize, ctx: &RunContext) -> Result<Vec<f64>> {
+    let pyr =
+        Pyramid::new(image.width, image.height).map_err(|e| ctx.numerical("pyramid set-up", e))?;
+    pyr.band(image, orientation)
+        .map_err(|e| ctx.numerical("pyramid band", e))
+}
+
+/// A (cropped) image with its band, 1D signal and the signal's generalised Gaussian fit.
+pub(crate) fn signal_of(
+    name: String,
+    image: Image,
+    orientation: usize,
+    ctx: &RunContext,
+) -> Result<ImageSignal> {
+    let band = band_of(&image, orientation, ctx)?;
+    let signal = signal_1d(&band);
+    let fit = fit_generalized_gaussian(&signal)
+        .map_err(|e| ctx.numerical(format!("GG fit of {name}"), e))?;
+    Ok(ImageSignal {
+        name,
+        image,
+        band,
+        signal,
+        fit,
+    })
 }
 
 /// Generated dead-leaves image `index` (`crop` x `crop`, pixel noise `noise_std`) and its
@@ -889,7 +915,7 @@ impl ThetaMode {
 
     /// Sets up `circuit` (fresh from [`Circuit::reference_init`]) for this mode: `Fixed`
     /// sets every theta, `Grid` expands each interneuron into its components.
-    fn apply(&self, circuit: &mut Circuit, ctx: &RunContext, what: &str) -> Result<()> {
+    pub(crate) fn apply(&self, circuit: &mut Circuit, ctx: &RunContext, what: &str) -> Result<()> {
         match self {
             ThetaMode::Fixed(value) => circuit
                 .set_theta(&vec![*value; circuit.k()])
