@@ -357,6 +357,86 @@ fn sigint_stops_cleanly_and_reports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Ctrl-C reaches inside a long experiment: a run that would take many minutes (a learning
+/// loop of paper 1, a gradient-flow integration, a circuit's training) stops soon after the
+/// first interrupt, writes nothing of the interrupted experiment, keeps the one that completed
+/// and exits 130. Each long run below was checked to take minutes uninterrupted.
+#[cfg(unix)]
+#[test]
+fn sigint_stops_inside_long_experiments() {
+    let long_runs = [
+        // Algorithm 1 and 2 at n = 400 towards an unreachable error
+        r#"(kind: "offline_learning", name: "long", seed: 1, params: (n: 400, k: 400, scales: [100.0], inits: [Generic], threshold: 1e-12, max_iterations: 100000))"#,
+        // the gradient flows at n = 120 from far away, at a tight tolerance
+        r#"(kind: "convergence_time", name: "long", seed: 1, params: (n: 120, k: 120, scales: [1000.0, 2000.0], inits: [Generic], fit_from: 1000.0, threshold: 1e-9, ode: (method: "dopri5", rtol: 1e-13, atol: 1e-14, max_steps: 100000000)))"#,
+        // paper 2's circuit training with a convergence test it cannot meet
+        r#"(kind: "gaussianize_1d", name: "long", seed: 1, params: (source: (generated: 1, crop: 128), theta: Learned, learning: Robust(tolerance: 1e-12, max_iterations: 100000000)))"#,
+    ];
+    for (case, long) in long_runs.iter().enumerate() {
+        let dir = scratch(&format!("sigint-long-{case}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let quick = dir.join("quick.ron");
+        std::fs::write(
+            &quick,
+            r#"(kind: "offline_learning", name: "quick", seed: 1, params: (n: 5, k: 5))"#,
+        )
+        .unwrap();
+        let slow = dir.join("long.ron");
+        std::fs::write(&slow, long).unwrap();
+        let files = [quick.display().to_string(), slow.display().to_string()];
+        let out = dir.join("out");
+        let mut child = whiten_cmd(&run_args(&files, &out, &[]))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(first.starts_with("ok     quick"), "case {case}: {first}");
+        // Well inside the long experiment's loop by now.
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // A liveness bound, not a timing measurement: uninterrupted, this takes minutes.
+        let mut waited = Duration::ZERO;
+        while child.try_wait().unwrap().is_none() {
+            if waited > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("case {case}: still running 60 s after Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            waited += Duration::from_millis(50);
+        }
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "case {case}: {stderr}");
+        assert!(
+            rest.contains("abandoned long"),
+            "case {case}: the long run must be abandoned, not finished:\n{rest}"
+        );
+        assert!(
+            stderr.contains("whiten: interrupted; completed: quick; not run: long"),
+            "case {case}: {stderr}"
+        );
+        let entries: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            entries,
+            ["quick"],
+            "case {case}: nothing of `long` is written"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// A run depends on the content of the images it reads: the same file name with one byte
 /// changed re-runs (it used to be skipped as up to date).
 #[test]

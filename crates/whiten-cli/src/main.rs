@@ -12,9 +12,9 @@
 //!
 //! `whiten run` skips an experiment whose folder is up to date (its `manifest.json` matches
 //! the resolved configuration and this version, and every file is there); `--force` re-runs.
-//! The first Ctrl-C lets the current experiment finish (or abandons it, writing nothing) and
-//! runs no further one; a second Ctrl-C stops at once (a hidden temporary folder may remain,
-//! removed by the next run).
+//! The first Ctrl-C stops the current experiment within about a second (every long loop polls
+//! it), writes nothing of it, runs no further one, lists what completed and exits 130; a
+//! second Ctrl-C stops at once (a hidden temporary folder may remain, removed by the next run).
 //!
 //! Exit code 0 when every experiment ran, 1 when any file was refused or any run failed
 //! (the others still run and keep their outputs), 2 for a command-line error, 130 after
@@ -172,7 +172,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
                     std::process::exit(i32::from(INTERRUPTED));
                 }
                 eprintln!(
-                    "whiten: interrupt: finishing or abandoning the current experiment, then stopping (Ctrl-C again to stop at once)"
+                    "whiten: interrupt: stopping the current experiment (nothing of it is written; Ctrl-C again to stop at once)"
                 );
             });
             if let Err(e) = handler {

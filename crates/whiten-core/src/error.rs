@@ -101,6 +101,12 @@ pub enum CoreError {
         /// What failed.
         source: Box<CoreError>,
     },
+    /// The caller asked a long loop to stop (Ctrl-C, say) before it finished.
+    #[error("interrupted after {iteration} iterations")]
+    Interrupted {
+        /// Iterations completed before the stop.
+        iteration: usize,
+    },
 }
 
 /// Result with [`CoreError`].

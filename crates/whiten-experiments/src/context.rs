@@ -7,8 +7,11 @@
 //!
 //! Cancellation: a context may carry a shared flag ([`RunContext::with_cancel`]); once it is
 //! set, [`RunContext::par_tasks`] starts no new task and returns
-//! [`ExperimentError::Cancelled`], and long experiments may poll [`RunContext::cancelled`]
-//! between steps. The flag is set by the caller (the CLI sets it on Ctrl-C); this library
+//! [`ExperimentError::Cancelled`]. Every long loop of an experiment polls the flag between
+//! steps ([`RunContext::stop_point`]); the model's own loops get it as a closure (circuit
+//! training) or as an integrator [`whiten_ode::Interrupt`] ([`RunContext::interrupt`]), and
+//! their interruption errors become [`ExperimentError::Cancelled`] through
+//! [`RunContext::numerical`] and [`RunContext::integration`]. The flag is set by the caller (the CLI sets it on Ctrl-C); this library
 //! handles no signals.
 
 use std::io::IsTerminal;
@@ -57,6 +60,22 @@ impl RunContext {
         self.cancel
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// `Err(`[`Self::cancellation`]`)` once cancellation was requested: `ctx.stop_point()?`
+    /// between the steps of a long loop.
+    pub fn stop_point(&self) -> Result<()> {
+        if self.cancelled() {
+            Err(self.cancellation())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The cancellation flag as an integrator [`whiten_ode::Interrupt`], for
+    /// [`whiten_ode::Options::interrupt`]: a cancelled run stops inside an integration.
+    pub fn interrupt(&self) -> Option<whiten_ode::Interrupt> {
+        self.cancel.clone().map(whiten_ode::Interrupt::from_flag)
     }
 
     /// The error a cancelled run returns.
@@ -148,7 +167,12 @@ impl RunContext {
     }
 
     /// Wraps a model error with this experiment's name and where it happened.
+    /// A loop of the model stopped by this context's cancellation is reported as
+    /// [`ExperimentError::Cancelled`].
     pub fn numerical(&self, at: impl Into<String>, source: CoreError) -> ExperimentError {
+        if core_interrupted(&source) {
+            return self.cancellation();
+        }
         ExperimentError::Numerical {
             experiment: self.name.clone(),
             at: at.into(),
@@ -162,6 +186,9 @@ impl RunContext {
         at: impl Into<String>,
         source: whiten_ode::OdeError,
     ) -> ExperimentError {
+        if let whiten_ode::OdeError::Interrupted { .. } = source {
+            return self.cancellation();
+        }
         ExperimentError::Integration {
             experiment: self.name.clone(),
             at: at.into(),
@@ -175,6 +202,15 @@ impl RunContext {
             experiment: self.name.clone(),
             message: message.into(),
         }
+    }
+}
+
+/// Whether `e` is a model loop stopped from outside (possibly wrapped with its iteration).
+fn core_interrupted(e: &CoreError) -> bool {
+    match e {
+        CoreError::Interrupted { .. } => true,
+        CoreError::Learning { source, .. } => core_interrupted(source),
+        _ => false,
     }
 }
 

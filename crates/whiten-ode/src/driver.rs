@@ -151,6 +151,9 @@ pub struct Options {
     pub output: Output,
     /// Absolute tolerance on event times.
     pub event_tol: f64,
+    /// A stop flag polled before every step attempt: once set, the drivers end with
+    /// [`OdeError::Interrupted`]. `None`: the integration cannot be stopped from outside.
+    pub interrupt: Option<crate::Interrupt>,
 }
 
 impl Default for Options {
@@ -165,6 +168,7 @@ impl Default for Options {
             controller: ControllerParams::default(),
             output: Output::Steps,
             event_tol: 1e-12,
+            interrupt: None,
         }
     }
 }
@@ -468,14 +472,18 @@ impl<S: System> Solver<S> {
     ///
     /// Errors: [`OdeError::TooManySteps`] when the attempt budget is spent,
     /// [`OdeError::StepSizeUnderflow`] when the step would fall below the minimum,
-    /// [`OdeError::NonFinite`] when the trial states stay non-finite down to the minimum step;
-    /// each with the time of the last accepted step.
+    /// [`OdeError::NonFinite`] when the trial states stay non-finite down to the minimum step,
+    /// [`OdeError::Interrupted`] once the options' [`crate::Interrupt`] is set; each with the
+    /// time of the last accepted step.
     pub fn step(&mut self) -> Result<StepOutcome> {
         if self.t >= self.t_end {
             return Ok(StepOutcome::Finished { t: self.t });
         }
         let mut after_reject = false;
         loop {
+            if self.opts.interrupt.as_ref().is_some_and(|i| i.is_set()) {
+                return Err(OdeError::Interrupted { t: self.t });
+            }
             if self.attempts >= self.opts.max_steps {
                 return Err(OdeError::TooManySteps {
                     t: self.t,
@@ -1183,6 +1191,42 @@ mod tests {
         ));
         let e = integrate(riccati(), Method::Dopri5, 1.0, &[1.0], 0.0, &o).unwrap_err();
         assert!(matches!(e, OdeError::InvalidOptions { .. }));
+    }
+
+    #[test]
+    fn an_interrupt_stops_every_driver_at_the_time_reached() {
+        for method in Method::ALL {
+            // The right-hand side sets the flag on its 50th evaluation, mid-run.
+            let stop = crate::Interrupt::new();
+            let o = Options {
+                interrupt: Some(stop.clone()),
+                max_step: 0.01,
+                ..Options::default()
+            };
+            let mut calls = 0;
+            let system = FnSystem::new(1, |t, y: &[f64], dy: &mut [f64]| {
+                calls += 1;
+                if calls == 50 {
+                    stop.set();
+                }
+                dy[0] = -2.0 * t * y[0] * y[0];
+            });
+            let e = integrate(system, method, 0.0, &[1.0], 10.0, &o).unwrap_err();
+            let OdeError::Interrupted { t } = e else {
+                panic!("{method}: expected an interruption, got {e}");
+            };
+            assert!(t > 0.0 && t < 10.0, "{method}: stopped at t = {t}");
+            assert_eq!(e.time(), Some(t));
+            // A flag set before the start stops the event driver before its first step.
+            let o = Options {
+                interrupt: Some(stop.clone()),
+                ..Options::default()
+            };
+            let never = |_t: f64, _y: &[f64]| 1.0;
+            let e =
+                integrate_until_event(riccati(), method, 0.0, &[1.0], 10.0, &o, never).unwrap_err();
+            assert_eq!(e, OdeError::Interrupted { t: 0.0 }, "{method}");
+        }
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub enum OdeError {
         /// Time of the last accepted (finite) state.
         t: f64,
     },
+    /// The [`crate::Interrupt`] of the options was set; the integration stopped at `t`.
+    #[error("interrupted at t = {t}")]
+    Interrupted {
+        /// Time of the last accepted step.
+        t: f64,
+    },
     /// The options were rejected before any work started.
     #[error("invalid integrator options: {reason}")]
     InvalidOptions {
@@ -53,7 +59,8 @@ impl OdeError {
         match *self {
             OdeError::StepSizeUnderflow { t, .. }
             | OdeError::TooManySteps { t, .. }
-            | OdeError::NonFinite { t } => Some(t),
+            | OdeError::NonFinite { t }
+            | OdeError::Interrupted { t } => Some(t),
             OdeError::InvalidOptions { .. } | OdeError::DimensionMismatch { .. } => None,
         }
     }

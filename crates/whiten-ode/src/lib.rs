@@ -8,7 +8,8 @@
 //!   output and event location on the interpolant ([`EventFunction`]).
 //! * [`Solver::step`] returns why it stopped; [`integrate`] and [`integrate_until_event`] are
 //!   drivers on top of it. Work is counted in [`Stats`], failures are typed [`OdeError`]s
-//!   carrying the time at which they happened.
+//!   carrying the time at which they happened. An [`Interrupt`] in the [`Options`] stops a long
+//!   integration from another thread.
 //! * [`flows`]: the direct and interneuron gradient flows of paper 1, their scalar reductions,
 //!   closed forms and error measures.
 
@@ -19,6 +20,7 @@ pub mod error;
 pub mod event;
 pub mod explicit;
 pub mod flows;
+pub mod interrupt;
 pub mod roots;
 pub mod rosenbrock;
 mod scratch;
@@ -34,6 +36,7 @@ pub use driver::{
 };
 pub use error::{OdeError, Result};
 pub use event::{Directed, Direction, EventFunction};
+pub use interrupt::Interrupt;
 pub use stats::Stats;
 pub use system::{FnSystem, System};
 pub use tableau::Tableau;

@@ -231,7 +231,19 @@ impl Trainer {
     pub fn train<F: FnMut(&mut [f64])>(
         &self,
         circuit: &mut Circuit,
+        sample: F,
+    ) -> Result<TrainReport> {
+        self.train_interruptible(circuit, sample, || false)
+    }
+
+    /// [`Self::train`], polling `interrupted` before every learning step: once it returns
+    /// true, training ends with [`CoreError::Interrupted`] (the circuit keeps the parameters
+    /// of the last completed step). Polling is as cheap as the closure (an atomic load, say).
+    pub fn train_interruptible<F: FnMut(&mut [f64]), I: Fn() -> bool>(
+        &self,
+        circuit: &mut Circuit,
         mut sample: F,
+        interrupted: I,
     ) -> Result<TrainReport> {
         if self.batch_size == 0 {
             return Err(CoreError::InvalidParameter {
@@ -255,6 +267,11 @@ impl Trainer {
                 let diag = RobustSchedule::default();
                 let alpha = 1.0 / diag.window as f64;
                 for _ in 0..count {
+                    if interrupted() {
+                        return Err(CoreError::Interrupted {
+                            iteration: iterations,
+                        });
+                    }
                     sample(&mut batch);
                     // the normalisation of the diagnostics uses theta before the step
                     state.refresh_sds(circuit);
@@ -288,6 +305,11 @@ impl Trainer {
                 let mut sum_lng = vec![0.0; k];
                 let mut sum_theta = vec![0.0; k];
                 while iterations < rs.max_iterations {
+                    if interrupted() {
+                        return Err(CoreError::Interrupted {
+                            iteration: iterations,
+                        });
+                    }
                     sample(&mut batch);
                     state.refresh_sds(circuit);
                     let (_, nt) = circuit
@@ -533,6 +555,28 @@ mod tests {
             })
             .unwrap();
         (c, rep)
+    }
+
+    #[test]
+    fn training_stops_when_interrupted_and_keeps_the_last_completed_step() {
+        for trainer in [Trainer::robust(0.0), Trainer::reference_1d()] {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let mut c = Circuit::reference_init(1, 1, 2.2, &mut rng).unwrap();
+            let mut gg = gg_sampler(0.5);
+            let batches = std::cell::Cell::new(0usize);
+            let e = trainer
+                .train_interruptible(
+                    &mut c,
+                    |b: &mut [f64]| {
+                        batches.set(batches.get() + 1);
+                        b.iter_mut().for_each(|v| *v = gg(&mut rng))
+                    },
+                    || batches.get() >= 25,
+                )
+                .unwrap_err();
+            assert!(matches!(e, CoreError::Interrupted { iteration: 25 }), "{e}");
+            assert!(c.g()[0].is_finite() && c.g()[0] > 0.0);
+        }
     }
 
     /// Gaussian scale mixture pairs: `s = sqrt(v) A x`, `x ~ N(0, I_2)`, `v = exp(sigma N)`

@@ -213,7 +213,7 @@ impl CircuitAdaptation {
                 return Err(ctx.cancellation());
             }
             let chunk = self.probe_every.min(iterations - done);
-            train_on(c, &self.trainer(chunk), signal, rng)
+            train_on(c, &self.trainer(chunk), signal, rng, || ctx.cancelled())
                 .map_err(|e| ctx.numerical(format!("learning on {what} at step {done}"), e))?;
             done += chunk;
             visit(c, done, rng)?;

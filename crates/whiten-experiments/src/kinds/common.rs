@@ -10,6 +10,7 @@ use whiten_core::cov::{
 };
 use whiten_core::linear::{DirectNetwork, InterneuronNetwork};
 
+use crate::context::RunContext;
 use crate::error::ParamError;
 
 /// Refuses `field` with `reason` unless `ok`.
@@ -224,12 +225,13 @@ impl OdeSettings {
         self.method.parse().unwrap_or(whiten_ode::Method::Dopri5)
     }
 
-    /// Integrator options with these tolerances.
-    pub fn options(&self) -> whiten_ode::Options {
+    /// Integrator options with these tolerances, stopped by `ctx`'s cancellation.
+    pub fn options(&self, ctx: &RunContext) -> whiten_ode::Options {
         whiten_ode::Options {
             rtol: self.rtol,
             atol: self.atol,
             max_steps: self.max_steps,
+            interrupt: ctx.interrupt(),
             ..whiten_ode::Options::default()
         }
     }

@@ -96,7 +96,7 @@ impl ConvergenceTime {
             Layout::W { k: self.k }
         };
         let c = c.as_ref();
-        let (opts, method) = (self.ode.options(), self.ode.method());
+        let (opts, method) = (self.ode.options(ctx), self.ode.method());
         // Linear growth: T_D is about c; allow a generous horizon.
         let t_max = 100.0 * self.scales.iter().copied().fold(1.0, f64::max) + 100.0;
         let run = |ev| -> std::result::Result<whiten_ode::EventResult, whiten_ode::OdeError> {

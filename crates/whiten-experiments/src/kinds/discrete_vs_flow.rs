@@ -108,7 +108,7 @@ impl Experiment for DiscreteVsFlow {
             let what = format!("{} init, c = {scale}", self.init.label());
             let (d0, w0) = initial_networks(self.init, self.n, self.k, scale, rng)
                 .map_err(|e| ctx.numerical(&what, e))?;
-            let (opts, method) = (self.ode.options(), self.ode.method());
+            let (opts, method) = (self.ode.options(ctx), self.ode.method());
             let t_max = 100.0 * scale + 100.0;
             let ev = |layout| Below::new(WhiteningError::new(c.as_ref(), layout), self.threshold);
             let flow_d = integrate_until_event(

@@ -86,6 +86,7 @@ pub(crate) fn learn_offline(
     let mut reached = (errors[0] < threshold).then_some(0);
     let mut it = 0;
     while reached.is_none() && it < max {
+        ctx.stop_point()?;
         it += 1;
         net.offline_step(c, eta)
             .map_err(|e| ctx.numerical(at(it), e))?;

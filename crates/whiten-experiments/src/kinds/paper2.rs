@@ -498,27 +498,34 @@ impl Learning {
 /// Trains a circuit with `n` neurons and `k` interneurons on `signal` (`n` x P, column-major:
 /// sample `p` is `signal[p*n..(p+1)*n]`), drawing batches without replacement from shuffled
 /// passes over the samples.
+/// Training stops with [`whiten_core::CoreError::Interrupted`] once `interrupted()` is true
+/// (polled before every step; pass `|| ctx.cancelled()`).
 pub fn train_on<R: Rng>(
     circuit: &mut Circuit,
     trainer: &Trainer,
     signal: &[f64],
     rng: &mut R,
+    interrupted: impl Fn() -> bool,
 ) -> whiten_core::Result<TrainReport> {
     let n = circuit.n();
     let count = signal.len() / n;
     let mut order: Vec<usize> = (0..count).collect();
     let mut next = count;
-    trainer.train(circuit, |batch: &mut [f64]| {
-        for slot in batch.chunks_exact_mut(n) {
-            if next == count {
-                shuffle(&mut order, rng);
-                next = 0;
+    trainer.train_interruptible(
+        circuit,
+        |batch: &mut [f64]| {
+            for slot in batch.chunks_exact_mut(n) {
+                if next == count {
+                    shuffle(&mut order, rng);
+                    next = 0;
+                }
+                let p = order[next];
+                next += 1;
+                slot.copy_from_slice(&signal[p * n..(p + 1) * n]);
             }
-            let p = order[next];
-            next += 1;
-            slot.copy_from_slice(&signal[p * n..(p + 1) * n]);
-        }
-    })
+        },
+        interrupted,
+    )
 }
 
 /// Fisher-Yates shuffle with the given stream (explicit, so the order is fixed by the seed).
@@ -802,7 +809,7 @@ fn learn_1d_mode<R: Rng>(
     mode.apply(&mut circuit, ctx, what)?;
     let learns = mode.learns_theta();
     let trainer = settings.learning.trainer_with(false, learns);
-    let report = train_on(&mut circuit, &trainer, signal, rng)
+    let report = train_on(&mut circuit, &trainer, signal, rng, || ctx.cancelled())
         .map_err(|e| ctx.numerical(format!("learning on {what}"), e))?;
     let mut responses = vec![0.0; signal.len()];
     circuit
@@ -1021,7 +1028,7 @@ fn learn_pairs_mode<R: Rng>(
     mode.apply(&mut circuit, ctx, what)?;
     let learns = mode.learns_theta();
     let trainer = settings.learning.trainer_with(true, learns);
-    let report = train_on(&mut circuit, &trainer, &flat, rng)
+    let report = train_on(&mut circuit, &trainer, &flat, rng, || ctx.cancelled())
         .map_err(|e| ctx.numerical(format!("learning {what}"), e))?;
     let mut out = vec![0.0; flat.len()];
     circuit

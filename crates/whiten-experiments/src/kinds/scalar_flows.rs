@@ -77,7 +77,7 @@ impl ScalarFlows {
             t_interneuron(lambda, m0, eps)
         };
         let what = format!("the {} scalar flow from m_0 = {m0}", FLOWS[flow]);
-        let opts = self.ode.options();
+        let opts = self.ode.options(ctx);
         let method = self.ode.method();
         // |m - a| <= eps, located on the dense output.
         let event = Directed {
