@@ -426,3 +426,73 @@ fn check_reports_every_file_and_writes_nothing() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Oversized problems are refused before any work, naming the estimate and the limit: the
+/// sizes a user tried (n = 20000 grew to 6.3 GB in 39 s, n = 100000 aborted on allocation).
+#[test]
+fn oversized_problems_are_refused_with_their_memory_estimate() {
+    let c = Case::new("memory");
+    let huge = c.file(
+        "huge.ron",
+        r#"(kind: "offline_learning", name: "huge", seed: 1, params: (n: 100000, k: 100000))"#,
+    );
+    let crop = c.file(
+        "crop.ron",
+        r#"(kind: "pairs_2d", name: "crop", seed: 1, params: (source: (generated: 1, crop: 200000)))"#,
+    );
+    let mid = c.file(
+        "mid.ron",
+        r#"(kind: "convergence_time", name: "mid", seed: 1, params: (n: 3000, k: 3000))"#,
+    );
+    let good = c.file("good.ron", GOOD);
+    // Far beyond any machine: refused against the available memory, by `check` and `run`.
+    let whiten = || Command::new(env!("CARGO_BIN_EXE_whiten"));
+    for file in [&huge, &crop] {
+        let o = whiten().args(["check", file]).output().unwrap();
+        assert_refused(
+            &o,
+            &["estimated peak memory", "TiB", "exceeds", "available"],
+        );
+        let o = c.run(&[file, &good]);
+        assert_refused(&o, &["estimated peak memory", "exceeds"]);
+        assert_eq!(o.status.code(), Some(1));
+        // the other experiment of the invocation still ran
+        assert!(c.out().join("good/manifest.json").is_file());
+    }
+    assert!(no_outputs(&c.out(), "huge") && no_outputs(&c.out(), "crop"));
+    // A limit of the user's: n = 3000 needs gigabytes, the default case does not.
+    let o = whiten()
+        .args(["check", &mid, &good, "--max-memory", "512M"])
+        .output()
+        .unwrap();
+    assert_refused(
+        &o,
+        &[
+            "mid.ron",
+            "n = 3000, k = 3000",
+            "limit 512.0 MiB (--max-memory)",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ok     good"), "{out}");
+    // More threads run more tasks at once: the estimate grows with them.
+    let estimate = |threads: &str| -> String {
+        let o = whiten()
+            .args(["check", &mid, "--max-memory", "1T", "--threads", threads])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (one, four) = (estimate("1"), estimate("4"));
+    assert!(
+        one.contains("estimated peak memory") && one != four,
+        "{one}\n{four}"
+    );
+    // A malformed limit is a command-line error.
+    let o = whiten()
+        .args(["check", &good, "--max-memory", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -94,12 +94,14 @@ fn image_name(f: &Fixture) -> &'static str {
     }
 }
 
-/// Runs `whiten run FILE --out out` in `dir`.
+/// Runs `whiten run FILE --out out` in `dir`, with a fixed memory limit (so that messages do
+/// not depend on the machine's free memory).
 fn run_in(dir: &Path, file: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_whiten"))
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .args(["run", file, "--out", "out", "--threads", "1"])
+        .args(["--max-memory", "16G"])
         .output()
         .unwrap()
 }

@@ -8,7 +8,11 @@
 //! ```
 //!
 //! `whiten check` loads and checks files (syntax, fields, parameters, image files, unique
-//! names) without running anything or writing any file.
+//! names, the estimated peak memory) without running anything or writing any file.
+//!
+//! Both `check` and `run` refuse an experiment whose peak memory, estimated from its
+//! parameters and the worker threads, exceeds `--max-memory` (or, without it, the memory the
+//! system has available), naming the estimate.
 //!
 //! `whiten run` skips an experiment whose folder is up to date (its `manifest.json` matches
 //! the resolved configuration and this version, and every file is there); `--force` re-runs.
@@ -31,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use whiten_experiments::resources::{self, format_bytes};
 use whiten_experiments::{ExperimentError, Outcome, Registry, RunOptions, load_file, run_or_skip};
 
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
@@ -61,6 +66,14 @@ enum Command {
         /// RON experiment files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Refuse runs whose estimated peak memory exceeds this (512M, 8G; default: the
+        /// memory available now).
+        #[arg(long, value_parser = parse_memory)]
+        max_memory: Option<f64>,
+        /// Worker threads the runs would use (default: all cores); more run at once, so more
+        /// memory.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Run experiment files.
     Run {
@@ -79,6 +92,10 @@ enum Command {
         /// Re-run experiments whose output folder is already up to date.
         #[arg(long)]
         force: bool,
+        /// Refuse runs whose estimated peak memory exceeds this (512M, 8G; default: the
+        /// memory available now).
+        #[arg(long, value_parser = parse_memory)]
+        max_memory: Option<f64>,
     },
 }
 
@@ -142,11 +159,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             );
             Ok(Status::Ok)
         }
-        Command::Check { files } => {
-            let (loaded, ok) = load_all(&registry, &files);
-            for l in &loaded {
+        Command::Check {
+            files,
+            max_memory,
+            threads,
+        } => {
+            if threads == Some(0) {
+                anyhow::bail!("--threads must be at least 1");
+            }
+            let threads = threads.unwrap_or_else(rayon::current_num_threads);
+            let (loaded, ok) = load_all(&registry, &files, threads, max_memory);
+            for (l, estimate) in &loaded {
                 let kind = l.experiment.kind();
-                println!("ok     {:<22} {} ({kind})", l.name, l.path.display());
+                let memory = estimate
+                    .as_ref()
+                    .map(|e| format!(", estimated peak memory {}", format_bytes(e.bytes)))
+                    .unwrap_or_default();
+                println!(
+                    "ok     {:<22} {} ({kind}{memory})",
+                    l.name,
+                    l.path.display()
+                );
             }
             Ok(if ok { Status::Ok } else { Status::Failed })
         }
@@ -156,6 +189,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             seed,
             threads,
             force,
+            max_memory,
         } => {
             if let Some(n) = threads {
                 anyhow::ensure!(n >= 1, "--threads must be at least 1");
@@ -187,7 +221,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
                 force,
                 cancel: Some(cancel),
             };
-            run(&registry, &files, &opts)
+            run(&registry, &files, &opts, max_memory)
         }
     }
 }
@@ -207,18 +241,37 @@ fn check_out_dir(out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads and checks `files`, reporting each refusal on stderr; the accepted experiments and
-/// whether every file was accepted.
-fn load_all(registry: &Registry, files: &[PathBuf]) -> (Vec<whiten_experiments::Loaded>, bool) {
+/// Parses `--max-memory`.
+fn parse_memory(text: &str) -> Result<f64, String> {
+    resources::parse_size(text)
+}
+
+/// An accepted experiment and its memory estimate.
+type Accepted = (
+    whiten_experiments::Loaded,
+    Option<resources::MemoryEstimate>,
+);
+
+/// Loads and checks `files` (parameters, then the memory estimate for `threads` workers
+/// against `max_memory` or the available memory), reporting each refusal on stderr; the
+/// accepted experiments and whether every file was accepted.
+fn load_all(
+    registry: &Registry,
+    files: &[PathBuf],
+    threads: usize,
+    max_memory: Option<f64>,
+) -> (Vec<Accepted>, bool) {
+    let limit = resources::MemoryLimit::resolve(max_memory);
     let mut ok = true;
-    let mut loaded = Vec::new();
+    let mut loaded: Vec<Accepted> = Vec::new();
     for f in files {
-        match load_file(f, registry) {
-            Ok(l) => {
-                if let Some(prev) = loaded
-                    .iter()
-                    .find(|p: &&whiten_experiments::Loaded| p.name == l.name)
-                {
+        let checked = load_file(f, registry).and_then(|l| {
+            let estimate = resources::check_memory(&l, threads, limit)?;
+            Ok((l, estimate))
+        });
+        match checked {
+            Ok((l, estimate)) => {
+                if let Some((prev, _)) = loaded.iter().find(|(p, _)| p.name == l.name) {
                     eprintln!(
                         "error: {}: experiment name `{}` is already used by {}; names must be unique in one run",
                         f.display(),
@@ -227,7 +280,7 @@ fn load_all(registry: &Registry, files: &[PathBuf]) -> (Vec<whiten_experiments::
                     );
                     ok = false;
                 } else {
-                    loaded.push(l);
+                    loaded.push((l, estimate));
                 }
             }
             Err(e) => {
@@ -239,8 +292,15 @@ fn load_all(registry: &Registry, files: &[PathBuf]) -> (Vec<whiten_experiments::
     (loaded, ok)
 }
 
-fn run(registry: &Registry, files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Status> {
-    let (loaded, mut ok) = load_all(registry, files);
+fn run(
+    registry: &Registry,
+    files: &[PathBuf],
+    opts: &RunOptions,
+    max_memory: Option<f64>,
+) -> anyhow::Result<Status> {
+    let threads = rayon::current_num_threads();
+    let (loaded, mut ok) = load_all(registry, files, threads, max_memory);
+    let loaded: Vec<whiten_experiments::Loaded> = loaded.into_iter().map(|(l, _)| l).collect();
     let interrupted = || {
         opts.cancel
             .as_ref()

@@ -122,6 +122,20 @@ pub enum ExperimentError {
         /// The backend's message.
         message: String,
     },
+    /// The run would need more memory than the limit (estimated from its parameters).
+    #[error("{}:{line}:{column}: params: estimated peak memory {estimate} exceeds {limit}; reduce the sizes or the threads", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Line of its `params`.
+        line: usize,
+        /// Column of its `params`.
+        column: usize,
+        /// The estimate and what it follows from.
+        estimate: String,
+        /// The limit and where it comes from.
+        limit: String,
+    },
     /// The run was cancelled (the cancellation flag of its [`crate::RunContext`] was set)
     /// before it finished; nothing was written.
     #[error("experiment `{experiment}` was cancelled")]

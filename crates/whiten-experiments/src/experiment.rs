@@ -50,6 +50,14 @@ pub trait Experiment: Serialize + DeserializeOwned + Default + Send + Sync + 'st
         Vec::new()
     }
 
+    /// Peak memory a run needs with `threads` worker threads, estimated from the parameters
+    /// (see [`crate::resources`]); checked against the machine's memory before any work.
+    /// Default: `None`, a kind whose memory does not grow with its parameters.
+    fn memory(&self, threads: usize) -> Option<crate::resources::MemoryEstimate> {
+        let _ = threads;
+        None
+    }
+
     /// Refuses impossible parameters before any work starts.
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
@@ -71,6 +79,8 @@ pub trait Runnable: Send + Sync {
     fn version(&self) -> &'static str;
     /// The files it reads ([`Experiment::inputs`]).
     fn inputs(&self) -> Vec<std::path::PathBuf>;
+    /// Its memory estimate ([`Experiment::memory`]).
+    fn memory(&self, threads: usize) -> Option<crate::resources::MemoryEstimate>;
 }
 
 impl<E: Experiment> Runnable for E {
@@ -89,6 +99,9 @@ impl<E: Experiment> Runnable for E {
     }
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         Experiment::inputs(self)
+    }
+    fn memory(&self, threads: usize) -> Option<crate::resources::MemoryEstimate> {
+        Experiment::memory(self, threads)
     }
 }
 

@@ -12,6 +12,7 @@
 //!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`, with a
 //!   [`manifest`] that lets `whiten run` skip up-to-date experiments.
 //! * [`images`]: image files (Sun raster, PNG, PGM) read as greyscale in [0, 1].
+//! * [`resources`]: peak-memory estimates from the parameters, checked before a run.
 //! * [`kinds`]: the experiments that reproduce the papers.
 //!
 //! Adding an experiment: write a parameter struct deriving `Serialize`, `Deserialize` and
@@ -27,6 +28,7 @@ pub mod kinds;
 pub mod manifest;
 pub mod output;
 pub mod plot;
+pub mod resources;
 pub mod runner;
 
 pub use config::{Loaded, load_file, load_str};

@@ -15,6 +15,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `adaptation`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +102,10 @@ impl Experiment for Adaptation {
         ),
         param("record_every", "samples between recorded errors"),
     ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(MemoryEstimate::dense(self.n, self.k, 3.0, 1, threads))
+    }
 
     fn check(&self) -> Result<(), ParamError> {
         check_stream(

@@ -34,6 +34,7 @@ use crate::experiment::{Experiment, ParamDoc, param};
 use crate::images::read_image;
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// One image the input can switch to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,6 +272,17 @@ impl Experiment for CircuitAdaptation {
                 AdaptImage::DeadLeaves(_) => None,
             })
             .collect()
+    }
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        // every task holds the images it switches between
+        let per = 12.0 * self.images.len().max(1) as f64;
+        Some(MemoryEstimate::pixels(
+            self.crop,
+            per,
+            1 + self.images.len(),
+            threads,
+        ))
     }
 
     fn check(&self) -> Result<(), ParamError> {

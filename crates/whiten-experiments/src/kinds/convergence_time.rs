@@ -25,6 +25,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Which error defines convergence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +168,16 @@ impl Experiment for ConvergenceTime {
         ),
         param("ode", "integrator: (method, rtol, atol, max_steps)"),
     ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(MemoryEstimate::dense(
+            self.n,
+            self.k,
+            16.0,
+            self.scales.len() * self.inits.len(),
+            threads,
+        ))
+    }
 
     fn check(&self) -> Result<(), ParamError> {
         check_sizes(self.n, self.k)?;

@@ -19,6 +19,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table, format_float, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `discrete_vs_flow`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +87,16 @@ impl Experiment for DiscreteVsFlow {
         param("max_iterations", "updates before a discrete run gives up"),
         param("ode", "integrator: (method, rtol, atol, max_steps)"),
     ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(MemoryEstimate::dense(
+            self.n,
+            self.k,
+            16.0,
+            self.scales.len(),
+            threads,
+        ))
+    }
 
     fn check(&self) -> Result<(), ParamError> {
         check_sizes(self.n, self.k)?;

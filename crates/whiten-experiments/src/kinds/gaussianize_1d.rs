@@ -28,6 +28,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, Figure, Legend, Panel, Raster, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `gaussianize_1d`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -393,6 +394,13 @@ impl Experiment for Gaussianize1d {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(None)
+    }
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(
+            self.source
+                .memory(12.0, self.source.task_count(threads), threads),
+        )
     }
 
     fn check(&self) -> Result<(), ParamError> {

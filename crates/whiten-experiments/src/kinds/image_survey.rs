@@ -25,6 +25,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `image_survey`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,6 +302,13 @@ impl Experiment for ImageSurvey {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(None)
+    }
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(
+            self.source
+                .memory(48.0, self.source.task_count(threads), threads),
+        )
     }
 
     fn check(&self) -> Result<(), ParamError> {

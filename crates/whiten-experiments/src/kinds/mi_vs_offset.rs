@@ -14,6 +14,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `mi_vs_offset`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +94,13 @@ impl Experiment for MiVsOffset {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(Some(1))
+    }
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(
+            self.source
+                .memory(48.0, self.offsets.len() * self.ks.len(), threads),
+        )
     }
 
     fn check(&self) -> Result<(), ParamError> {

@@ -22,6 +22,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `offline_learning`. The defaults are the spec's reference case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +142,16 @@ impl Experiment for OfflineLearning {
             "updates before a run counts as not converged",
         ),
     ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(MemoryEstimate::dense(
+            self.n,
+            self.k,
+            3.0,
+            self.scales.len() * self.inits.len(),
+            threads,
+        ))
+    }
 
     fn check(&self) -> Result<(), ParamError> {
         check_sizes(self.n, self.k)?;

@@ -14,6 +14,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Panel, Series, Style};
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `online_learning`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +116,16 @@ impl Experiment for OnlineLearning {
         ),
         param("record_every", "samples between recorded errors"),
     ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(MemoryEstimate::dense(
+            self.n,
+            self.k,
+            3.0,
+            self.scales.len() * self.inits.len(),
+            threads,
+        ))
+    }
 
     fn check(&self) -> Result<(), ParamError> {
         check_stream(

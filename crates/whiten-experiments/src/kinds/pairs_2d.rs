@@ -16,6 +16,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::Figure;
+use crate::resources::MemoryEstimate;
 
 /// Parameters of `pairs_2d`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +114,13 @@ impl Experiment for Pairs2d {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(Some(1))
+    }
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        Some(
+            self.source
+                .memory(48.0, self.offsets.len() * self.ks.len(), threads),
+        )
     }
 
     fn check(&self) -> Result<(), ParamError> {

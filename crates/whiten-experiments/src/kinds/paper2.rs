@@ -17,6 +17,7 @@ use super::common::{ensure, ensure_positive};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::images::{list_images, read_image};
+use crate::resources::MemoryEstimate;
 
 /// Where the images come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,22 @@ impl Default for ImageSource {
 }
 
 impl ImageSource {
+    /// Images processed at once: the generated count, or (for files, whose number is known
+    /// only once the folder is read) the worker threads.
+    pub fn task_count(&self, threads: usize) -> usize {
+        if self.images.is_some() {
+            threads
+        } else {
+            self.generated
+        }
+    }
+
+    /// Peak memory of `tasks` tasks (at most `threads` at once) holding `per_pixel` doubles
+    /// per pixel of the crop.
+    pub fn memory(&self, per_pixel: f64, tasks: usize, threads: usize) -> MemoryEstimate {
+        MemoryEstimate::pixels(self.crop, per_pixel, tasks, threads)
+    }
+
     /// Refuses impossible settings.
     pub fn check(&self) -> Result<(), ParamError> {
         ensure(
