@@ -319,13 +319,16 @@ fn run(
             Ok(Outcome::Ran(done)) => {
                 completed.push(l.name.as_str());
                 let warnings = &done.outputs.warnings;
-                let claims = &done.outputs.claims;
+                // Comparisons (informative claims) are counted apart: they cannot fail.
+                let (claims, comparisons): (Vec<_>, Vec<_>) =
+                    done.outputs.claims.iter().partition(|c| !c.informative);
                 let mut failed_claims: Vec<&str> = claims
                     .iter()
                     .filter(|c| !c.pass)
                     .map(|c| c.id.as_str())
                     .collect();
                 failed_claims.sort_unstable();
+                let differ = comparisons.iter().filter(|c| !c.pass).count();
                 let mut note = String::new();
                 if !claims.is_empty() {
                     note += &format!(
@@ -336,6 +339,13 @@ fn run(
                     if !failed_claims.is_empty() {
                         note += &format!(", FAILED: {}", failed_claims.join(", "));
                     }
+                }
+                if !comparisons.is_empty() {
+                    note += &format!(
+                        ", comparisons {}/{} agree",
+                        comparisons.len() - differ,
+                        comparisons.len()
+                    );
                 }
                 if !warnings.is_empty() {
                     note += &format!(", {} warnings (summary.json: warnings)", warnings.len());

@@ -138,6 +138,11 @@ pub struct Claim {
     pub pass: bool,
     /// The figure that shows it (file stem), if any.
     pub figure: Option<String>,
+    /// A comparison reported for the reader, not a criterion this implementation must meet:
+    /// what the authors' own schedule gives, a published number obtained under settings that
+    /// differ. Reported as `agrees` / `differs`; never counted as a failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub informative: bool,
 }
 
 /// One cell of a table.
@@ -340,6 +345,7 @@ mod tests {
             measured: String::new(),
             pass: true,
             figure: None,
+            informative: false,
         });
         out.claim(Claim {
             id: "a".into(),

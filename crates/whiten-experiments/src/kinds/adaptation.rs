@@ -267,6 +267,7 @@ impl Experiment for Adaptation {
             ),
             pass: all_reached,
             figure: Some("adaptation_error".into()),
+            informative: false,
         });
         Ok(out)
     }

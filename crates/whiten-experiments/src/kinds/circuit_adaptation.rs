@@ -591,6 +591,7 @@ impl CircuitAdaptation {
                 .iter()
                 .all(|r| (r.g_end.ln() - alone[r.image].g.ln()).abs() <= (1.0 + self.tolerance).ln()),
             figure: Some("circuit_adaptation".into()),
+            informative: false,
         });
         Ok(out)
     }

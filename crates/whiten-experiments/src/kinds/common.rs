@@ -301,6 +301,7 @@ pub fn acceleration_claim(
             _ => false,
         },
         figure: Some(figure.into()),
+        informative: false,
     }
 }
 

@@ -389,6 +389,7 @@ impl Experiment for ConvergenceTime {
                 measured: format!("{sd:.3} and {si:.3} ({:.3} per decade)", si * 10f64.ln()),
                 pass: (0.9..=1.1).contains(&sd) && (0.4..=0.6).contains(&si),
                 figure: Some("convergence_time".into()),
+                informative: false,
             });
         }
         if self.inits.contains(&Init::Commuting) && self.error == ErrorKind::Sqrt {
@@ -400,6 +401,7 @@ impl Experiment for ConvergenceTime {
                 measured: format!("{worst_closed:.2e}"),
                 pass: worst_closed <= 1e-6,
                 figure: Some("convergence_time".into()),
+                informative: false,
             });
         }
         Ok(out)

@@ -283,6 +283,7 @@ impl Experiment for DiscreteVsFlow {
             measured: format!("{:.2}% at eta = {}; shrinking: {}", 100.0 * worst_smallest_eta, format_float(smallest), if monotone { "yes" } else { "no" }),
             pass: worst_smallest_eta < 0.05 && monotone,
             figure: Some("discrete_vs_flow".into()),
+            informative: false,
         });
         Ok(out)
     }

@@ -221,6 +221,7 @@ impl Experiment for MiVsOffset {
                 measured: measured.join("; "),
                 pass: ok,
                 figure: Some("mi_vs_offset".into()),
+                informative: false,
             });
         }
         Ok(out)

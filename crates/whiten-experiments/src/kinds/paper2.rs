@@ -294,6 +294,23 @@ pub enum Learning {
     Robust(RobustSettings),
 }
 
+impl Learning {
+    /// Whether this is the authors' schedule: its results are reported beside the paper's as
+    /// comparisons ([`crate::Claim::informative`]), not held to this implementation's bar.
+    pub fn is_authors(&self) -> bool {
+        matches!(self, Learning::Reference(_))
+    }
+
+    /// Prefix of claim statements under this schedule.
+    pub fn claim_prefix(&self) -> &'static str {
+        if self.is_authors() {
+            "With the authors' schedule (Reference, a comparison): "
+        } else {
+            ""
+        }
+    }
+}
+
 /// The authors' schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
