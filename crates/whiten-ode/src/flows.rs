@@ -2,13 +2,16 @@
 //! scalar reductions and closed forms (section 4.1), and the error measures used as events.
 //!
 //! States are flat, column-major: `M` is `n x n`, `W` is `n x k`. Every matrix flow factors `M`
-//! by Cholesky into preallocated workspaces (the hand-written small-matrix kernels of
-//! `crate::small`); no explicit inverse is formed and the right-hand sides do not allocate. If
+//! by Cholesky into preallocated workspaces: the hand-written small-matrix kernels of
+//! `crate::small` for small `n`, faer's blocked kernels (`crate::blocked`) above a measured
+//! crossover ([`Kernel`]); no explicit inverse is formed and the right-hand sides do not
+//! allocate. If
 //! `M` is not positive definite the derivative is filled with NaN, which the solver reports as
 //! [`crate::OdeError::NonFinite`] at that time.
 
-use faer::{Mat, MatRef, Side};
+use faer::{Accum, Mat, MatRef, Par, Side};
 
+use crate::blocked::{self, DIRECT_BLOCKED_FROM, INTERNEURON_BLOCKED_FROM, Whitener};
 use crate::event::{Direction, EventFunction};
 use crate::roots::brent;
 use crate::small::{
@@ -85,41 +88,95 @@ impl Factor {
     }
 }
 
+/// Which implementation evaluates a flow's right-hand side. Both compute the same quantity;
+/// they differ in rounding only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernel {
+    /// The hand-written kernels for small `n`, faer's blocked ones from the measured crossover
+    /// on (`n >= 16` for the direct flow, `n >= 12` for the interneuron flow).
+    #[default]
+    Auto,
+    /// Hand-written loops (`crate::small`), fastest for `n` around 10.
+    Small,
+    /// faer's blocked Cholesky, triangular solves and products (`crate::blocked`).
+    Blocked,
+}
+
+impl Kernel {
+    /// Whether this choice uses the blocked kernels at size `n`, given the crossover `from`.
+    fn blocked(self, n: usize, from: usize) -> bool {
+        match self {
+            Kernel::Auto => n >= from,
+            Kernel::Small => false,
+            Kernel::Blocked => true,
+        }
+    }
+}
+
 /// Direct recurrent network, `dM/dt = M^{-1} C M^{-1} - I` (state `M`, `n x n`).
 ///
 /// With `C = S S^T` (Cholesky factor of C, computed once) and `M = L L^T`,
 /// `M^{-1} C M^{-1} = X X^T` where `X = M^{-1} S = L^{-T} (L^{-1} S)`: two triangular solves
 /// (the first on a triangular right-hand side) and one symmetric product per evaluation, and
-/// the result is exactly symmetric.
+/// the result is exactly symmetric. Both kernels ([`Kernel`]) follow these equations.
 #[derive(Debug)]
 pub struct DirectFlow {
     n: usize,
-    /// `S` by rows.
-    s: Vec<f64>,
-    chol: Factor,
-    /// `X` by rows.
-    x: Vec<f64>,
+    kernel: DirectKernel,
+}
+
+#[derive(Debug)]
+enum DirectKernel {
+    Small {
+        /// `S` by rows.
+        s: Vec<f64>,
+        chol: Factor,
+        /// `X` by rows.
+        x: Vec<f64>,
+    },
+    Blocked(Box<Whitener>),
 }
 
 impl DirectFlow {
-    /// Flow for the input covariance `C` (symmetric positive definite, `n x n`).
+    /// Flow for the input covariance `C` (symmetric positive definite, `n x n`), with the
+    /// kernel chosen by size.
     ///
     /// # Panics
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>) -> Self {
+        Self::with_kernel(c, Kernel::Auto)
+    }
+
+    /// As [`DirectFlow::new`], with the given kernel.
+    ///
+    /// # Panics
+    /// If `C` is not square or not positive definite.
+    pub fn with_kernel(c: MatRef<'_, f64>, kernel: Kernel) -> Self {
         let n = check_square(c);
-        Self {
-            n,
-            s: cholesky_factor_rows(c),
-            chol: Factor::new(n),
-            x: vec![0.0; n * n],
-        }
+        let kernel = if kernel.blocked(n, DIRECT_BLOCKED_FROM) {
+            DirectKernel::Blocked(Box::new(whitener(c)))
+        } else {
+            DirectKernel::Small {
+                s: cholesky_factor_rows(c),
+                chol: Factor::new(n),
+                x: vec![0.0; n * n],
+            }
+        };
+        Self { n, kernel }
     }
 
     /// Number of neurons `n`.
     pub fn n(&self) -> usize {
         self.n
     }
+}
+
+/// The blocked kernel's workspace for `C`.
+///
+/// # Panics
+/// If `C` is not positive definite.
+fn whitener(c: MatRef<'_, f64>) -> Whitener {
+    Whitener::new(c).expect("C must be symmetric positive definite")
 }
 
 impl System for DirectFlow {
@@ -129,16 +186,32 @@ impl System for DirectFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let n = self.n;
-        self.chol.l.copy_from_slice(y);
-        if !self.chol.factor() {
-            dy.fill(f64::NAN);
-            return;
+        match &mut self.kernel {
+            DirectKernel::Small { s, chol, x } => {
+                chol.l.copy_from_slice(y);
+                if !chol.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // X = M^{-1} S
+                chol.solve_lower_rhs(s, x);
+                // dM/dt = X X^T - I = M^{-1} C M^{-1} - I
+                gram_rows_lower(x, dy, n, n);
+                mirror_lower(dy, n);
+            }
+            DirectKernel::Blocked(wh) => {
+                wh.m_mut().copy_from(blocked::view(y, n, n));
+                if !wh.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // X = M^{-1} S; dM/dt = X X^T - I = M^{-1} C M^{-1} - I
+                wh.solve_z();
+                let mut d = blocked::view_mut(dy, n, n);
+                wh.gram_lower(d.as_mut());
+                blocked::mirror_lower(d);
+            }
         }
-        // X = M^{-1} S
-        self.chol.solve_lower_rhs(&self.s, &mut self.x);
-        // dM/dt = X X^T - I = M^{-1} C M^{-1} - I
-        gram_rows_lower(&self.x, dy, n, n);
-        mirror_lower(dy, n);
         for i in 0..n {
             dy[i * n + i] -= 1.0;
         }
@@ -153,41 +226,70 @@ impl System for DirectFlow {
 ///
 /// With `C = S S^T` (computed once), `M = W W^T = L L^T`, `Y = L^{-1} S` (lower triangular)
 /// and `V = L^{-1} W`: `M^{-1} C M^{-1} W = L^{-T} L^{-1} S S^T L^{-T} L^{-1} W
-/// = L^{-T} (Y (Y^T V))`, so `dW/dt = L^{-T} (Y (Y^T V)) - W`.
+/// = L^{-T} (Y (Y^T V))`, so `dW/dt = L^{-T} (Y (Y^T V)) - W` (small kernel). The blocked
+/// kernel forms the symmetric `A = M^{-1} C M^{-1} = Z Z^T` with `Z = L^{-T} Y` and takes one
+/// dense product, `dW/dt = A W - W`: fewer flops when `k >= n`, and mostly matrix products.
 #[derive(Debug)]
 pub struct InterneuronFlow {
     n: usize,
     k: usize,
-    /// `S` by rows.
-    s: Vec<f64>,
-    chol: Factor,
-    /// `W` by rows, `n x k`.
-    w: Vec<f64>,
-    /// `Y = L^{-1} S` by rows, `n x n` lower triangular.
-    yl: Vec<f64>,
-    /// `V = L^{-1} W`, then `Y P`, by rows, `n x k`.
-    v: Vec<f64>,
-    /// `P = Y^T V` by rows, `n x k`.
-    p: Vec<f64>,
+    kernel: InterneuronKernel,
+}
+
+#[derive(Debug)]
+enum InterneuronKernel {
+    Small {
+        /// `S` by rows.
+        s: Vec<f64>,
+        chol: Factor,
+        /// `W` by rows, `n x k`.
+        w: Vec<f64>,
+        /// `Y = L^{-1} S` by rows, `n x n` lower triangular.
+        yl: Vec<f64>,
+        /// `V = L^{-1} W`, then `Y P`, by rows, `n x k`.
+        v: Vec<f64>,
+        /// `P = Y^T V` by rows, `n x k`.
+        p: Vec<f64>,
+    },
+    Blocked {
+        wh: Box<Whitener>,
+        /// `A = M^{-1} C M^{-1}`, both triangles.
+        a: Mat<f64>,
+    },
 }
 
 impl InterneuronFlow {
-    /// Flow for the input covariance `C` (`n x n`, positive definite) and `k` interneurons.
+    /// Flow for the input covariance `C` (`n x n`, positive definite) and `k` interneurons,
+    /// with the kernel chosen by size.
     ///
     /// # Panics
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>, k: usize) -> Self {
+        Self::with_kernel(c, k, Kernel::Auto)
+    }
+
+    /// As [`InterneuronFlow::new`], with the given kernel.
+    ///
+    /// # Panics
+    /// If `C` is not square or not positive definite.
+    pub fn with_kernel(c: MatRef<'_, f64>, k: usize, kernel: Kernel) -> Self {
         let n = check_square(c);
-        Self {
-            n,
-            k,
-            s: cholesky_factor_rows(c),
-            chol: Factor::new(n),
-            w: vec![0.0; n * k],
-            yl: vec![0.0; n * n],
-            v: vec![0.0; n * k],
-            p: vec![0.0; n * k],
-        }
+        let kernel = if kernel.blocked(n, INTERNEURON_BLOCKED_FROM) {
+            InterneuronKernel::Blocked {
+                wh: Box::new(whitener(c)),
+                a: Mat::zeros(n, n),
+            }
+        } else {
+            InterneuronKernel::Small {
+                s: cholesky_factor_rows(c),
+                chol: Factor::new(n),
+                w: vec![0.0; n * k],
+                yl: vec![0.0; n * n],
+                v: vec![0.0; n * k],
+                p: vec![0.0; n * k],
+            }
+        };
+        Self { n, k, kernel }
     }
 
     /// Number of neurons `n`.
@@ -208,38 +310,74 @@ impl System for InterneuronFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let (n, k) = (self.n, self.k);
-        // M = W W^T (lower triangle), from W by rows
-        transpose(y, &mut self.w, n, k);
-        gram_rows_lower(&self.w, &mut self.chol.l, n, k);
-        if !self.chol.factor() {
-            dy.fill(f64::NAN);
-            return;
-        }
-        let (l, inv_d) = (&self.chol.l, &self.chol.inv_diag);
-        // Y = L^{-1} S (lower triangular), V = L^{-1} W
-        self.yl.copy_from_slice(&self.s);
-        solve_lower_rows(l, inv_d, &mut self.yl, n, n, true);
-        self.v.copy_from_slice(&self.w);
-        solve_lower_rows(l, inv_d, &mut self.v, n, k, false);
-        // P = Y^T V: row_i(P) = sum_{p >= i} Y_pi row_p(V)
-        self.p.fill(0.0);
-        for (p, v_p) in self.v.chunks_exact(k).enumerate() {
-            for (i, p_i) in self.p.chunks_exact_mut(k).take(p + 1).enumerate() {
-                axpy(p_i, self.yl[p * n + i], v_p);
+        match &mut self.kernel {
+            InterneuronKernel::Small {
+                s,
+                chol,
+                w,
+                yl,
+                v,
+                p,
+            } => {
+                // M = W W^T (lower triangle), from W by rows
+                transpose(y, w, n, k);
+                gram_rows_lower(w, &mut chol.l, n, k);
+                if !chol.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                let (l, inv_d) = (&chol.l, &chol.inv_diag);
+                // Y = L^{-1} S (lower triangular), V = L^{-1} W
+                yl.copy_from_slice(s);
+                solve_lower_rows(l, inv_d, yl, n, n, true);
+                v.copy_from_slice(w);
+                solve_lower_rows(l, inv_d, v, n, k, false);
+                // P = Y^T V: row_i(P) = sum_{p >= i} Y_pi row_p(V)
+                p.fill(0.0);
+                for (q, v_q) in v.chunks_exact(k).enumerate() {
+                    for (i, p_i) in p.chunks_exact_mut(k).take(q + 1).enumerate() {
+                        axpy(p_i, yl[q * n + i], v_q);
+                    }
+                }
+                // Y P: row_i = sum_{q <= i} Y_iq row_q(P), into the V buffer
+                for (i, r_i) in v.chunks_exact_mut(k).enumerate() {
+                    r_i.fill(0.0);
+                    for (q, p_q) in p.chunks_exact(k).take(i + 1).enumerate() {
+                        axpy(r_i, yl[i * n + q], p_q);
+                    }
+                }
+                // dW/dt = L^{-T} (Y P) - W = M^{-1} C M^{-1} W - W
+                solve_upper_rows(l, inv_d, v, n, k);
+                for j in 0..k {
+                    for i in 0..n {
+                        dy[j * n + i] = v[i * k + j] - y[j * n + i];
+                    }
+                }
             }
-        }
-        // Y P: row_i = sum_{p <= i} Y_ip row_p(P), into the V buffer
-        for (i, q_i) in self.v.chunks_exact_mut(k).enumerate() {
-            q_i.fill(0.0);
-            for (p, p_p) in self.p.chunks_exact(k).take(i + 1).enumerate() {
-                axpy(q_i, self.yl[i * n + p], p_p);
-            }
-        }
-        // dW/dt = L^{-T} (Y P) - W = M^{-1} C M^{-1} W - W
-        solve_upper_rows(l, inv_d, &mut self.v, n, k);
-        for j in 0..k {
-            for i in 0..n {
-                dy[j * n + i] = self.v[i * k + j] - y[j * n + i];
+            InterneuronKernel::Blocked { wh, a } => {
+                let w = blocked::view(y, n, k);
+                // M = W W^T
+                blocked::gram_lower(w, wh.m_mut());
+                if !wh.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // A = Z Z^T = M^{-1} C M^{-1}
+                wh.solve_z();
+                wh.gram_lower(a.as_mut());
+                blocked::mirror_lower(a.as_mut());
+                // dW/dt = A W - W
+                faer::linalg::matmul::matmul(
+                    blocked::view_mut(dy, n, k),
+                    Accum::Replace,
+                    a.as_ref(),
+                    w,
+                    1.0,
+                    Par::Seq,
+                );
+                for (d, w) in dy.iter_mut().zip(y) {
+                    *d -= w;
+                }
             }
         }
     }
@@ -737,6 +875,9 @@ mod tests {
     use crate::driver::{EventStatus, Method, Options, Output, integrate, integrate_until_event};
     use crate::error::OdeError;
     use crate::event::Directed;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::StandardNormal;
 
     /// Householder reflection `Q = I - 2 v v^T / (v^T v)` (orthogonal, symmetric), flat.
     fn householder(v: &[f64]) -> Vec<f64> {
@@ -1139,6 +1280,86 @@ mod tests {
         assert!(max_abs_diff(&dy, &expected) < 1e-12);
     }
 
+    /// Random `G G^T / n + shift I` (flat) from a seeded stream.
+    fn random_spd(rng: &mut ChaCha8Rng, n: usize, shift: f64) -> Vec<f64> {
+        let g: Vec<f64> = (0..n * n).map(|_| rng.sample(StandardNormal)).collect();
+        let mut a = wwt(&g, n, n);
+        for (p, v) in a.iter_mut().enumerate() {
+            *v /= n as f64;
+            if p % (n + 1) == 0 {
+                *v += shift;
+            }
+        }
+        a
+    }
+
+    fn rel_diff(x: &[f64], y: &[f64]) -> f64 {
+        let num = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+        let den = y.iter().map(|b| b * b).sum::<f64>();
+        (num / den).sqrt()
+    }
+
+    #[test]
+    fn small_and_blocked_kernels_agree_across_the_crossover() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let sizes = [1, 2, 5, 10, 11, 12, 15, 16, 33, 40, 70];
+        for n in sizes {
+            let c = mat_from_flat(&random_spd(&mut rng, n, 0.5), n);
+            // Direct flow at a random positive definite M.
+            let m = random_spd(&mut rng, n, 1.0);
+            let (mut small, mut blocked) = (vec![0.0; n * n], vec![0.0; n * n]);
+            DirectFlow::with_kernel(c.as_ref(), Kernel::Small).rhs(0.0, &m, &mut small);
+            DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &m, &mut blocked);
+            let e = rel_diff(&blocked, &small);
+            assert!(e < 1e-12, "direct n {n}: {e}");
+            // Both exactly symmetric.
+            for j in 0..n {
+                for i in 0..j {
+                    assert_eq!(blocked[j * n + i], blocked[i * n + j]);
+                }
+            }
+            // The automatic choice is one of the two, bit for bit.
+            let mut auto = vec![0.0; n * n];
+            DirectFlow::new(c.as_ref()).rhs(0.0, &m, &mut auto);
+            assert_eq!(
+                auto,
+                if n >= DIRECT_BLOCKED_FROM {
+                    blocked
+                } else {
+                    small
+                }
+            );
+            // Interneuron flow at a random, well-conditioned W = [I | 0] + 0.3 G / sqrt(k)
+            // (k >= n, including k > n).
+            for k in [n, n + 3, 2 * n] {
+                let scale = 0.3 / (k as f64).sqrt();
+                let w: Vec<f64> = (0..n * k)
+                    .map(|p| {
+                        scale * rng.sample::<f64, _>(StandardNormal)
+                            + f64::from(p % (n + 1) == 0 && p < n * n)
+                    })
+                    .collect();
+                let (mut small, mut blocked) = (vec![0.0; n * k], vec![0.0; n * k]);
+                InterneuronFlow::with_kernel(c.as_ref(), k, Kernel::Small).rhs(0.0, &w, &mut small);
+                InterneuronFlow::with_kernel(c.as_ref(), k, Kernel::Blocked).rhs(
+                    0.0,
+                    &w,
+                    &mut blocked,
+                );
+                let e = rel_diff(&blocked, &small);
+                assert!(e < 1e-12, "interneurons n {n} k {k}: {e}");
+                let mut auto = vec![0.0; n * k];
+                InterneuronFlow::new(c.as_ref(), k).rhs(0.0, &w, &mut auto);
+                let expected = if n >= INTERNEURON_BLOCKED_FROM {
+                    blocked
+                } else {
+                    small
+                };
+                assert_eq!(auto, expected);
+            }
+        }
+    }
+
     #[test]
     fn indefinite_state_gives_nan_and_error_with_time() {
         let n = 3;
@@ -1152,6 +1373,15 @@ mod tests {
         // Rank-deficient W (a zero row): W W^T singular.
         let w = [1.0, 0.0, 0.0, 0.5, 0.0, 2.0, 0.0, 0.0, 1.0];
         InterneuronFlow::new(c.as_ref(), 3).rhs(0.0, &w, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        // The blocked kernels too (also for NaN in the state).
+        DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &bad, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        InterneuronFlow::with_kernel(c.as_ref(), 3, Kernel::Blocked).rhs(0.0, &w, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        let mut nan = conj(&householder(&[0.0, 1.0, 1.0]), &[1.0, 0.5, 2.0]);
+        nan[4] = f64::NAN;
+        DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &nan, &mut dy);
         assert!(dy.iter().all(|v| v.is_nan()));
         let err = integrate(
             DirectFlow::new(c.as_ref()),
