@@ -36,6 +36,10 @@ pub(crate) const DIRECT_BLOCKED_FROM: usize = 16;
 /// tie at 12, blocked 25% faster at 14).
 pub(crate) const INTERNEURON_BLOCKED_FROM: usize = 12;
 
+/// Smallest `n` at which the error measures (`SqrtDistance`, `WhiteningError`) form their
+/// matrices with these kernels and decide the stopping check with `crate::normtest`.
+pub(crate) const MEASURE_BLOCKED_FROM: usize = 16;
+
 /// Column block of the triangular-right-hand-side solve `Y = L^{-1} S`.
 const TRI_BLOCK: usize = 32;
 

@@ -11,8 +11,11 @@
 
 use faer::{Accum, Mat, MatRef, Par, Side};
 
-use crate::blocked::{self, DIRECT_BLOCKED_FROM, INTERNEURON_BLOCKED_FROM, Whitener};
+use crate::blocked::{
+    self, DIRECT_BLOCKED_FROM, INTERNEURON_BLOCKED_FROM, MEASURE_BLOCKED_FROM, Whitener,
+};
 use crate::event::{Direction, EventFunction};
+use crate::normtest::NormTest;
 use crate::roots::brent;
 use crate::small::{
     axpy, cholesky, gram_rows_lower, mirror_lower, solve_lower_rows, solve_upper_rows, sym_op_norm,
@@ -622,11 +625,11 @@ pub trait ErrorMeasure {
     }
 }
 
-/// Sign screen for `||A||_op - eps` of a symmetric `n x n` matrix `A`, from
-/// `||A||_F / sqrt(n) <= ||A||_op <= ||A||_F`: `Some(bound - eps)` with the correct sign when
-/// the Frobenius norm decides, `None` when the eigenvalues are needed.
-fn frobenius_screen(a: &[f64], n: usize, eps: f64) -> Option<f64> {
-    let fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+/// Sign screen for `||A||_op - eps` of a symmetric `n x n` matrix `A` with Frobenius norm
+/// `fro`, from `||A||_F / sqrt(n) <= ||A||_op <= ||A||_F`: `Some(bound - eps)` with the correct
+/// sign when the Frobenius norm decides, `None` when the eigenvalues (or sharper bounds) are
+/// needed.
+fn frobenius_screen(fro: f64, n: usize, eps: f64) -> Option<f64> {
     let lower = fro / (n as f64).sqrt();
     if lower > eps {
         Some(lower - eps)
@@ -639,32 +642,46 @@ fn frobenius_screen(a: &[f64], n: usize, eps: f64) -> Option<f64> {
     }
 }
 
-/// Workspace to form `M` from the state and take the operator norm of symmetric `n x n`
-/// matrices.
+/// `||A||_F` of a flat matrix.
+fn frobenius_norm(a: &[f64]) -> f64 {
+    a.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Workspace to form `M` from the state and take (or bound) the operator norm of symmetric
+/// `n x n` matrices: the hand-written kernels below [`MEASURE_BLOCKED_FROM`], faer's products
+/// and eigensolver with the bounds of `crate::normtest` from there on.
 #[derive(Debug)]
 struct SymWork {
     n: usize,
     layout: Layout,
     m: Vec<f64>,
     inv_diag: Vec<f64>,
-    /// `W` by rows (`W` layout only).
+    /// `W` by rows (`W` layout, small sizes only).
     w: Vec<f64>,
-    /// Scratch of the tridiagonal eigenvalue routine (`n^2 + 4 n`).
+    /// Scratch of the tridiagonal eigenvalue routine (`n^2 + 4 n`, small sizes only).
     eig: Vec<f64>,
+    /// Lanczos and Cholesky bounds and the eigensolver (blocked sizes only).
+    test: Option<Box<NormTest>>,
 }
 
 impl SymWork {
     fn new(n: usize, layout: Layout) -> Self {
+        let blocked = n >= MEASURE_BLOCKED_FROM;
         Self {
             n,
             layout,
             m: vec![0.0; n * n],
             inv_diag: vec![0.0; n],
             w: match layout {
-                Layout::M => Vec::new(),
-                Layout::W { k } => vec![0.0; n * k],
+                Layout::W { k } if !blocked => vec![0.0; n * k],
+                _ => Vec::new(),
             },
-            eig: vec![0.0; n * n + 4 * n],
+            eig: if blocked {
+                Vec::new()
+            } else {
+                vec![0.0; n * n + 4 * n]
+            },
+            test: blocked.then(|| Box::new(NormTest::new(n))),
         }
     }
 
@@ -673,6 +690,12 @@ impl SymWork {
         let n = self.n;
         match self.layout {
             Layout::M => self.m.copy_from_slice(y),
+            Layout::W { k } if self.test.is_some() => {
+                // M = W W^T
+                let mut m = blocked::view_mut(&mut self.m, n, n);
+                blocked::gram_lower(blocked::view(y, n, k), m.as_mut());
+                blocked::mirror_lower(m);
+            }
             Layout::W { k } => {
                 // M = W W^T
                 transpose(y, &mut self.w, n, k);
@@ -684,7 +707,28 @@ impl SymWork {
 
     /// `max |eigenvalue|` of the symmetric matrix `a` (lower triangle read) = its operator norm.
     fn op_norm(&mut self, a: &[f64]) -> f64 {
-        sym_op_norm(a, self.n, &mut self.eig)
+        match &mut self.test {
+            Some(test) => test.exact(a),
+            None => sym_op_norm(a, self.n, &mut self.eig),
+        }
+    }
+
+    /// A number with the sign of `||A||_op - eps` for the symmetric `a` (both triangles): a
+    /// bound when one decides (Frobenius; at blocked sizes also Lanczos and Cholesky), else
+    /// the exact difference.
+    fn excess(&mut self, a: &[f64], eps: f64) -> f64 {
+        let fro = frobenius_norm(a);
+        if let Some(g) = frobenius_screen(fro, self.n, eps) {
+            return g;
+        }
+        match &mut self.test {
+            Some(test) => {
+                let (g, decided) = test.excess(a, fro, eps);
+                tracing::trace!(?decided, g, "stopping check");
+                g
+            }
+            None => sym_op_norm(a, self.n, &mut self.eig) - eps,
+        }
     }
 }
 
@@ -739,37 +783,29 @@ impl SqrtDistance {
             *d = m - s;
         }
     }
-
-    fn diff_op_norm(&mut self) -> f64 {
-        let diff = std::mem::take(&mut self.diff);
-        let r = self.work.op_norm(&diff);
-        self.diff = diff;
-        r
-    }
 }
 
 impl ErrorMeasure for SqrtDistance {
     fn value(&mut self, y: &[f64]) -> f64 {
         self.load_diff(y);
-        self.diff_op_norm()
+        self.work.op_norm(&self.diff)
     }
 
     fn excess(&mut self, y: &[f64], eps: f64) -> f64 {
         self.load_diff(y);
-        match frobenius_screen(&self.diff, self.work.n, eps) {
-            Some(g) => g,
-            None => self.diff_op_norm() - eps,
-        }
+        self.work.excess(&self.diff, eps)
     }
 }
 
 /// `||C_yy - I||_op` with `C_yy = M^{-1} C M^{-1}` (`+inf` if `M` is not positive definite).
 #[derive(Debug)]
 pub struct WhiteningError {
-    /// Lower Cholesky factor `S` of `C = S S^T`, by rows.
+    /// Lower Cholesky factor `S` of `C = S S^T`, by rows (small sizes).
     s: Vec<f64>,
     x: Vec<f64>,
     a: Vec<f64>,
+    /// `C_yy = Z Z^T`, `Z = M^{-1} S`, by faer (blocked sizes).
+    wh: Option<Box<Whitener>>,
     work: SymWork,
 }
 
@@ -780,11 +816,22 @@ impl WhiteningError {
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>, layout: Layout) -> Self {
         let n = check_square(c);
+        let work = SymWork::new(n, layout);
+        let blocked = work.test.is_some();
         Self {
-            s: cholesky_factor_rows(c),
-            x: vec![0.0; n * n],
+            s: if blocked {
+                Vec::new()
+            } else {
+                cholesky_factor_rows(c)
+            },
+            x: if blocked {
+                Vec::new()
+            } else {
+                vec![0.0; n * n]
+            },
             a: vec![0.0; n * n],
-            work: SymWork::new(n, layout),
+            wh: blocked.then(|| Box::new(whitener(c))),
+            work,
         }
     }
 }
@@ -793,28 +840,36 @@ impl WhiteningError {
     /// `a <- C_yy - I`; `false` if `M` is not positive definite.
     fn load_a(&mut self, y: &[f64]) -> bool {
         let n = self.work.n;
-        self.work.load_m(y);
-        let w = &mut self.work;
-        if !cholesky(&mut w.m, &mut w.inv_diag, n) {
-            return false;
+        if let Some(wh) = &mut self.wh {
+            match self.work.layout {
+                Layout::M => wh.m_mut().copy_from(blocked::view(y, n, n)),
+                Layout::W { k } => blocked::gram_lower(blocked::view(y, n, k), wh.m_mut()),
+            }
+            if !wh.factor() {
+                return false;
+            }
+            // C_yy = M^{-1} C M^{-1} = Z Z^T
+            wh.solve_z();
+            let mut a = blocked::view_mut(&mut self.a, n, n);
+            wh.gram_lower(a.as_mut());
+            blocked::mirror_lower(a);
+        } else {
+            self.work.load_m(y);
+            let w = &mut self.work;
+            if !cholesky(&mut w.m, &mut w.inv_diag, n) {
+                return false;
+            }
+            // x = M^{-1} S = L^{-T} (L^{-1} S); C_yy = M^{-1} C M^{-1} = x x^T
+            self.x.copy_from_slice(&self.s);
+            solve_lower_rows(&w.m, &w.inv_diag, &mut self.x, n, n, true);
+            solve_upper_rows(&w.m, &w.inv_diag, &mut self.x, n, n);
+            gram_rows_lower(&self.x, &mut self.a, n, n);
+            mirror_lower(&mut self.a, n);
         }
-        // x = M^{-1} S = L^{-T} (L^{-1} S); C_yy = M^{-1} C M^{-1} = x x^T; then C_yy - I
-        self.x.copy_from_slice(&self.s);
-        solve_lower_rows(&w.m, &w.inv_diag, &mut self.x, n, n, true);
-        solve_upper_rows(&w.m, &w.inv_diag, &mut self.x, n, n);
-        gram_rows_lower(&self.x, &mut self.a, n, n);
-        mirror_lower(&mut self.a, n);
         for i in 0..n {
             self.a[i * n + i] -= 1.0;
         }
         true
-    }
-
-    fn a_op_norm(&mut self) -> f64 {
-        let a = std::mem::take(&mut self.a);
-        let r = self.work.op_norm(&a);
-        self.a = a;
-        r
     }
 }
 
@@ -823,17 +878,14 @@ impl ErrorMeasure for WhiteningError {
         if !self.load_a(y) {
             return f64::INFINITY;
         }
-        self.a_op_norm()
+        self.work.op_norm(&self.a)
     }
 
     fn excess(&mut self, y: &[f64], eps: f64) -> f64 {
         if !self.load_a(y) {
             return f64::INFINITY;
         }
-        match frobenius_screen(&self.a, self.work.n, eps) {
-            Some(g) => g,
-            None => self.a_op_norm() - eps,
-        }
+        self.work.excess(&self.a, eps)
     }
 }
 
@@ -875,6 +927,7 @@ mod tests {
     use crate::driver::{EventStatus, Method, Options, Output, integrate, integrate_until_event};
     use crate::error::OdeError;
     use crate::event::Directed;
+    use faer::prelude::Solve;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::StandardNormal;
@@ -1358,6 +1411,112 @@ mod tests {
                 assert_eq!(auto, expected);
             }
         }
+    }
+
+    #[test]
+    fn blocked_measures_match_small_and_decide_the_right_side() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for n in [MEASURE_BLOCKED_FROM, 40] {
+            let c = mat_from_flat(&random_spd(&mut rng, n, 0.5), n);
+            let s = sqrt_psd(c.as_ref());
+            // Directions: a random symmetric perturbation, and one along C^{1/2}.
+            let g = random_spd(&mut rng, n, -0.5);
+            let k = n + 2;
+            for (dir, scale) in [(&g, 1.0), (&s, 1.0), (&g, -1.0)] {
+                for t in [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1] {
+                    let m: Vec<f64> = (0..n * n).map(|p| s[p] + scale * t * dir[p]).collect();
+                    // W = [M^{1/2} | 0] gives W W^T = M.
+                    let half = sqrt_psd(mat_from_flat(&m, n).as_ref());
+                    let mut w = vec![0.0; n * k];
+                    w[..n * n].copy_from_slice(&half);
+                    for layout in [Layout::M, Layout::W { k }] {
+                        let y = if layout == Layout::M { &m } else { &w };
+                        let mut sd = SqrtDistance::new(c.as_ref(), layout);
+                        let mut we = WhiteningError::new(c.as_ref(), layout);
+                        let (vs, vw) = (sd.value(y), we.value(y));
+                        for eps in [1e-3, 1e-2, 0.05, vs, vw] {
+                            let (gs, gw) = (sd.excess(y, eps), we.excess(y, eps));
+                            assert_eq!(gs > 0.0, vs > eps, "n {n} t {t} eps {eps}: {gs}, {vs}");
+                            assert_eq!(gw > 0.0, vw > eps, "n {n} t {t} eps {eps}: {gw}, {vw}");
+                        }
+                        // The whitening error by the small kernels (dense reference).
+                        let x = {
+                            let mm = mat_from_flat(&m, n);
+                            let inv = mm.llt(Side::Lower).unwrap().solve(c.as_ref());
+                            let a = mm.llt(Side::Lower).unwrap().solve(inv.transpose());
+                            let a = Mat::from_fn(n, n, |i, j| {
+                                0.5 * (a[(i, j)] + a[(j, i)]) - f64::from(u8::from(i == j))
+                            });
+                            a.self_adjoint_eigenvalues(Side::Lower)
+                                .unwrap()
+                                .iter()
+                                .fold(0.0, |acc: f64, v| acc.max(v.abs()))
+                        };
+                        assert!((vw - x).abs() < 1e-10 * x.max(1.0), "{vw} vs {x}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_sizes_reach_the_closed_form_convergence_time() {
+        // Commuting start at n = 20 (blocked kernels and measures): the event time is the
+        // largest scalar convergence time over the eigenvalues.
+        let n = 20;
+        let mut rng = ChaCha8Rng::seed_from_u64(20);
+        let g = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
+        let q = g.qr().compute_Q();
+        let q: Vec<f64> = (0..n * n).map(|p| q[(p % n, p / n)]).collect();
+        let lambda: Vec<f64> = (0..n).map(|i| 1.0 + 4.0 * i as f64).collect();
+        let c = mat_from_flat(&conj(&q, &lambda), n);
+        let (cc, eps) = (9.0, 1e-2);
+        let o = Options::with_tolerances(1e-10, 1e-12);
+        let r = integrate_until_event(
+            DirectFlow::new(c.as_ref()),
+            Method::Dop853,
+            0.0,
+            &conj(&q, &vec![cc; n]),
+            1e3,
+            &o,
+            Below::new(SqrtDistance::new(c.as_ref(), Layout::M), eps),
+        )
+        .unwrap();
+        let expected = lambda
+            .iter()
+            .map(|&l| t_direct(l, cc, eps))
+            .fold(0.0, f64::max);
+        assert!(
+            (r.t - expected).abs() < 1e-6 * expected,
+            "{} vs {expected}",
+            r.t
+        );
+        let k = n + 1;
+        let mut w0 = vec![0.0; n * k];
+        for p in 0..n * n {
+            w0[p] = cc.sqrt() * q[p];
+        }
+        let r = integrate_until_event(
+            InterneuronFlow::new(c.as_ref(), k),
+            Method::Dop853,
+            0.0,
+            &w0,
+            1e3,
+            &o,
+            Below::new(WhiteningError::new(c.as_ref(), Layout::W { k }), eps),
+        )
+        .unwrap();
+        // ||C_yy - I|| = max_i |lambda_i / m_i^2 - 1| <= eps: m_i^2 = lambda_i / (1 -+ eps).
+        let expected = lambda
+            .iter()
+            // m(t)^2 = l + (cc^2 - l) e^{-4t} reaches l / (1 - eps) from above.
+            .map(|&l| 0.25 * ((cc * cc - l) / (l / (1.0 - eps) - l)).ln())
+            .fold(0.0, f64::max);
+        assert!(
+            (r.t - expected).abs() < 1e-6 * expected,
+            "{} vs {expected}",
+            r.t
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod event;
 pub mod explicit;
 pub mod flows;
 pub mod interrupt;
+mod normtest;
 pub mod roots;
 pub mod rosenbrock;
 mod scratch;
