@@ -116,4 +116,5 @@ snapshot_test!(
     mi_vs_offset,
     image_survey,
     circuit_adaptation,
+    flow_scaling,
 );
