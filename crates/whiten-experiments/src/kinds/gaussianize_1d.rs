@@ -365,7 +365,7 @@ impl Experiment for Gaussianize1d {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for generated dead leaves, generated: count, crop: 512, orientation: 0)",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead leaves, generated: count, crop: 512, orientation: 0)",
         ),
         param(
             "learning",
@@ -393,6 +393,10 @@ impl Experiment for Gaussianize1d {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(None)
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

@@ -251,7 +251,7 @@ impl Experiment for ImageSurvey {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for generated dead-leaves images, generated, crop, orientation); every image is surveyed",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead-leaves images, generated, crop, orientation); every image is surveyed",
         ),
         param(
             "learning_1d",
@@ -301,6 +301,10 @@ impl Experiment for ImageSurvey {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(None)
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

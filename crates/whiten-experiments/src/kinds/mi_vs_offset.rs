@@ -73,7 +73,7 @@ impl Experiment for MiVsOffset {
         param("solver", SOLVER_DOC),
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for a generated dead-leaves image, crop, orientation); the first image is used",
         ),
         param(
             "offsets",
@@ -93,6 +93,10 @@ impl Experiment for MiVsOffset {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(Some(1))
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

@@ -94,7 +94,7 @@ impl Experiment for Pairs2d {
         param("solver", SOLVER_DOC),
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for a generated dead-leaves image, crop, orientation); the first image is used",
         ),
         param(
             "offsets",
@@ -113,6 +113,10 @@ impl Experiment for Pairs2d {
 
     fn inputs(&self) -> Vec<std::path::PathBuf> {
         self.source.files(Some(1))
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {
