@@ -87,7 +87,7 @@ struct Envelope<P> {
 /// The RON dialect of experiment files: `images: "dir"` for `Some("dir")`
 /// (`implicit_some`) and `Robust(batch: 100)` for `Robust((batch: 100))`
 /// (`unwrap_variant_newtypes`).
-fn ron_options() -> ron::Options {
+pub(crate) fn ron_options() -> ron::Options {
     ron::Options::default()
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
         .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)

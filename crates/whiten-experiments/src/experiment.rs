@@ -101,7 +101,10 @@ impl<E: Experiment> Runnable for E {
         Experiment::run(self, ctx)
     }
     fn resolved_params(&self) -> String {
-        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+        // In the dialect of experiment files (`Reference(eta_g: ..)`, not `Reference((..))`),
+        // so that a `config.ron` loads again as an experiment file.
+        crate::config::ron_options()
+            .to_string_pretty(self, ron::ser::PrettyConfig::default())
             .unwrap_or_else(|e| format!("<cannot serialise {}: {e}>", type_name::<E>()))
     }
     fn version(&self) -> &'static str {
