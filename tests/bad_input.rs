@@ -320,7 +320,7 @@ fn images_are_read_before_any_work() {
         &[
             "img.ron:2:",
             "params.source.images:",
-            "broken.ras: truncated",
+            "broken.ras\": truncated",
         ],
     );
     // The refusal comes before any experiment runs (good's progress line comes after it).

@@ -3,8 +3,11 @@
 //! with line and column, image errors with the image file), and no output folder. The first
 //! line of every error is snapshot-tested (`snapshots/bad_input_corpus__corpus.snap`).
 //!
-//! Image cases (`image_*.ron`) read images from their working directory; the bytes of those
-//! images are defined here ([`fixtures`]) and written into a temporary directory per case.
+//! Image cases (`image_*.ron`) read images named relative to their own folder, which is also
+//! the working directory except in [`Fixture::BesideCwd`] cases (the file in `sub/`, run from
+//! the folder above); the bytes of those images are defined here ([`fixtures`]) and written
+//! into a temporary directory per case. Errors about an image give its path as written and as
+//! resolved.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -42,15 +45,22 @@ fn sun(words: [u32; 8], data: &[u8]) -> Vec<u8> {
     b
 }
 
-/// What an image case finds in its working directory.
+/// What an image case finds beside its RON file.
 enum Fixture {
     /// A file with these bytes.
     File(&'static str, Vec<u8>),
     /// A directory holding one non-image file.
     DirWithoutImages(&'static str),
     /// Nothing: the path the case names does not exist.
-    Absent,
+    Absent(&'static str),
+    /// Nothing beside the RON file, which sits in [`SUB`] and is run from the folder above it,
+    /// where a good image of this name and these bytes is: paths are relative to the RON
+    /// file's folder, not to the working directory.
+    BesideCwd(&'static str, Vec<u8>),
 }
+
+/// The folder of the RON file of a [`Fixture::BesideCwd`] case.
+const SUB: &str = "sub";
 
 /// The fixture of image case `case`, or `None` for a RON-only case.
 fn fixtures(case: &str) -> Option<Fixture> {
@@ -80,7 +90,9 @@ fn fixtures(case: &str) -> Option<Fixture> {
             Fixture::File("short.pgm", b)
         }
         "image_empty_dir" => Fixture::DirWithoutImages("no_images"),
-        "image_missing_path" => Fixture::Absent,
+        "image_missing_path" => Fixture::Absent("absent.ras"),
+        "image_absolute_path_missing" => Fixture::Absent("/nonexistent-whiten-corpus/absent.ras"),
+        "image_relative_to_ron_folder" => Fixture::BesideCwd("beside_cwd.ras", full.clone()),
         _ => return None,
     })
 }
@@ -90,7 +102,8 @@ fn image_name(f: &Fixture) -> &'static str {
     match f {
         Fixture::File(name, _) => name,
         Fixture::DirWithoutImages(name) => name,
-        Fixture::Absent => "absent.ras",
+        Fixture::Absent(name) => name,
+        Fixture::BesideCwd(name, _) => name,
     }
 }
 
@@ -136,9 +149,13 @@ fn every_bad_input_is_refused_cleanly() {
     for case in &cases {
         let dir = tmp.0.join(case);
         std::fs::create_dir_all(&dir).unwrap();
-        let file = format!("{case}.ron");
-        std::fs::copy(corpus().join(&file), dir.join(&file)).unwrap();
         let fixture = fixtures(case);
+        let file = match fixture {
+            Some(Fixture::BesideCwd(..)) => format!("{SUB}/{case}.ron"),
+            _ => format!("{case}.ron"),
+        };
+        std::fs::create_dir_all(dir.join(&file).parent().unwrap()).unwrap();
+        std::fs::copy(corpus().join(format!("{case}.ron")), dir.join(&file)).unwrap();
         assert_eq!(
             fixture.is_some(),
             case.starts_with("image_"),
@@ -150,10 +167,13 @@ fn every_bad_input_is_refused_cleanly() {
                 std::fs::create_dir_all(dir.join(name)).unwrap();
                 std::fs::write(dir.join(name).join("notes.txt"), b"no images here").unwrap();
             }
-            Some(Fixture::Absent) | None => {}
+            Some(Fixture::BesideCwd(name, bytes)) => std::fs::write(dir.join(name), bytes).unwrap(),
+            Some(Fixture::Absent(_)) | None => {}
         }
 
         let o = run_in(&dir, &file);
+        // Resolved paths start with the working directory as the system gives it.
+        let real = dir.canonicalize().unwrap();
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(!o.status.success(), "{case}: expected a non-zero exit");
         assert!(!err.contains("panicked"), "{case}: panic:\n{err}");
@@ -164,11 +184,20 @@ fn every_bad_input_is_refused_cleanly() {
                 has_location(first, &file),
                 "{case}: the error must name {file} with line and column: {first}"
             ),
-            Some(f) => assert!(
-                first.contains(image_name(f)),
-                "{case}: the error must name {}: {first}",
-                image_name(f)
-            ),
+            Some(f) => {
+                // As written, and as resolved against the RON file's folder.
+                let written = format!("{:?}", image_name(f));
+                let resolved = match f {
+                    Fixture::Absent(name) if name.starts_with('/') => PathBuf::from(name),
+                    Fixture::BesideCwd(name, _) => real.join(SUB).join(name),
+                    _ => real.join(image_name(f)),
+                };
+                assert!(
+                    first.contains(&written) && first.contains(&resolved.display().to_string()),
+                    "{case}: the error must name {written} and {}: {first}",
+                    resolved.display()
+                );
+            }
         }
         let out = dir.join("out");
         let written: Vec<_> = std::fs::read_dir(&out)
@@ -181,8 +210,11 @@ fn every_bad_input_is_refused_cleanly() {
             written.is_empty(),
             "{case}: nothing may be written: {written:?}"
         );
-        let prefix = format!("{}/", dir.display());
-        listing.push_str(&format!("{case} -> {}\n", first.replace(&prefix, "<tmp>/")));
+        let mut shown = first.to_owned();
+        for d in [&real, &dir] {
+            shown = shown.replace(&format!("{}/", d.display()), "<tmp>/");
+        }
+        listing.push_str(&format!("{case} -> {shown}\n"));
     }
     insta::assert_snapshot!("corpus", listing);
 }

@@ -208,8 +208,14 @@ fn warnings_reach_the_run_line_and_the_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("short/summary.json")).unwrap())
             .unwrap();
-    // The run line counts the claims and names the failed ones.
-    let claims = summary["claims"].as_array().expect("claims in the summary");
+    // The run line counts the claims (comparisons with published numbers apart) and names
+    // the failed ones.
+    let claims: Vec<&serde_json::Value> = summary["claims"]
+        .as_array()
+        .expect("claims in the summary")
+        .iter()
+        .filter(|c| c["informative"] != serde_json::Value::Bool(true))
+        .collect();
     let failed: Vec<&str> = claims
         .iter()
         .filter(|c| c["pass"] != serde_json::Value::Bool(true))
@@ -229,6 +235,25 @@ fn warnings_reach_the_run_line_and_the_summary() {
             "{stdout}"
         );
     }
+    // Comparisons are counted apart, as agreeing or not.
+    let comparisons: Vec<&serde_json::Value> = summary["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["informative"] == serde_json::Value::Bool(true))
+        .collect();
+    let agree = comparisons
+        .iter()
+        .filter(|c| c["pass"] == serde_json::Value::Bool(true))
+        .count();
+    assert!(
+        !comparisons.is_empty(),
+        "the fixture compares with published values"
+    );
+    assert!(
+        stdout.contains(&format!("comparisons {agree}/{} agree", comparisons.len())),
+        "{stdout}"
+    );
     let warnings = summary["warnings"]
         .as_array()
         .expect("warnings in the summary");
@@ -269,4 +294,102 @@ fn an_unusable_out_is_refused_before_any_work() {
     assert!(String::from_utf8_lossy(&o.stdout).is_empty());
     assert_eq!(std::fs::read_to_string(&not_a_folder).unwrap(), "a file");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Image paths in an experiment file are relative to the file's folder, not to the working
+/// directory: files in `exps/sub/` naming `"../imgs/grey.pgm"` load and run from another
+/// folder; a `config.ron` records the path resolved (absolute), so it reruns from anywhere.
+#[test]
+fn image_paths_are_relative_to_the_experiment_file() {
+    let root = scratch("relative-paths");
+    let (sub, imgs, elsewhere) = (
+        root.join("exps/sub"),
+        root.join("exps/imgs"),
+        root.join("elsewhere"),
+    );
+    for d in [&sub, &imgs, &elsewhere] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    // A 16 x 16 greyscale PGM with some structure.
+    let mut pgm = b"P5\n16 16\n255\n".to_vec();
+    pgm.extend((0..256usize).map(|k| ((17 * (k / 16) + 5 * (k % 16)) % 250) as u8));
+    std::fs::write(imgs.join("grey.pgm"), &pgm).unwrap();
+    // Both kinds of image parameter: a source's `images`, and circuit_adaptation's `File`.
+    std::fs::write(
+        sub.join("rel.ron"),
+        r#"(kind: "gaussianize_1d", name: "rel", seed: 1, params: (source: (images: "../imgs/grey.pgm", crop: 8), learning: Reference(iterations: 10)))"#,
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("adapt.ron"),
+        r#"(kind: "circuit_adaptation", name: "adapt", seed: 1, params: (images: [File("../imgs/grey.pgm"), DeadLeaves(0.1)], crop: 8, sequence: [0, 1], phase_iterations: 20, probe_every: 10, probe_samples: 100))"#,
+    )
+    .unwrap();
+    let in_dir = |dir: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_whiten"))
+            .current_dir(dir)
+            .env_remove("RUST_LOG")
+            .args(args)
+            .output()
+            .expect("the whiten binary runs")
+    };
+    let ok = |o: &Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    // From a folder where `../imgs/grey.pgm` does not exist, by relative and absolute paths.
+    assert!(!elsewhere.join("../imgs/grey.pgm").exists());
+    let absolute = sub.join("rel.ron").display().to_string();
+    for file in ["../exps/sub/rel.ron", "../exps/sub/adapt.ron", &absolute] {
+        ok(&in_dir(&elsewhere, &["check", file]));
+    }
+    ok(&in_dir(
+        &elsewhere,
+        &[
+            "run",
+            "../exps/sub/rel.ron",
+            "../exps/sub/adapt.ron",
+            "--out",
+            "out",
+            "--threads",
+            "1",
+        ],
+    ));
+    for name in ["rel", "adapt"] {
+        let summary =
+            std::fs::read_to_string(elsewhere.join("out").join(name).join("summary.json")).unwrap();
+        assert!(
+            summary.contains("grey"),
+            "images are named by stem:\n{summary}"
+        );
+        assert!(
+            !summary.contains("imgs"),
+            "no paths in the summary:\n{summary}"
+        );
+        let text =
+            std::fs::read_to_string(elsewhere.join("out").join(name).join("config.ron")).unwrap();
+        let written = text
+            .split('"')
+            .find(|s| s.ends_with("grey.pgm"))
+            .unwrap_or_else(|| panic!("no image path in config.ron:\n{text}"));
+        assert!(Path::new(written).is_absolute(), "{text}");
+    }
+    // A recorded configuration reruns from another folder, to the same summary.
+    let config = elsewhere.join("out/adapt/config.ron");
+    ok(&in_dir(
+        &root,
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            "again",
+            "--threads",
+            "1",
+        ],
+    ));
+    let read = |p: PathBuf| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(elsewhere.join("out/adapt/summary.json")),
+        read(root.join("again/adapt/summary.json"))
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use whiten_experiments::{Registry, RunContext, load_file, load_str};
+use whiten_experiments::{Registry, RunContext, load_file};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -62,7 +62,8 @@ fn every_experiment_file_loads() {
 }
 
 /// The photograph experiments load and pass their checks (which read the images) when the
-/// shared photographs are present; their image paths are relative to the repository root.
+/// shared photographs are present. They are loaded in place: their image paths are relative to
+/// their own folder (`"../../../shared/data/images..."`), whatever the working directory.
 #[test]
 #[allow(clippy::print_stderr)] // says why it skips
 fn photograph_experiment_files_load() {
@@ -79,12 +80,11 @@ fn photograph_experiment_files_load() {
         if path.extension().is_some_and(|e| e == "ron") {
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(
-                text.contains("\"../shared/data/images"),
+                text.contains("\"../../../shared/data/images"),
                 "{}",
                 path.display()
             );
-            let text = text.replace("\"../shared/", &format!("\"{}/", shared.display()));
-            load_str(&text, &path, &registry).unwrap_or_else(|e| panic!("{e}"));
+            load_file(&path, &registry).unwrap_or_else(|e| panic!("{e}"));
             n += 1;
         }
     }
@@ -116,4 +116,5 @@ snapshot_test!(
     mi_vs_offset,
     image_survey,
     circuit_adaptation,
+    flow_scaling,
 );

@@ -12,8 +12,11 @@
 //! Parsing is two-stage, both stages over the whole file so that error positions are exact:
 //! first only `kind` is read (other fields skipped) to choose the kind from the [`Registry`];
 //! then the file is parsed again as that kind's envelope with unknown fields denied at every
-//! level. Missing `params` fields take their defaults. The parameters are then checked
-//! ([`crate::Experiment::check`]) and a refusal is located at the offending field.
+//! level. Missing `params` fields take their defaults. Relative paths among the parameters
+//! (image files and folders) are resolved against the folder of the file
+//! ([`crate::Experiment::resolve_paths`], see [`crate::paths`]); absolute paths are kept. The
+//! parameters are then checked ([`crate::Experiment::check`]) and a refusal is located at the
+//! offending field.
 
 use std::path::{Path, PathBuf};
 
@@ -84,18 +87,24 @@ struct Envelope<P> {
 /// The RON dialect of experiment files: `images: "dir"` for `Some("dir")`
 /// (`implicit_some`) and `Robust(batch: 100)` for `Robust((batch: 100))`
 /// (`unwrap_variant_newtypes`).
-fn ron_options() -> ron::Options {
+pub(crate) fn ron_options() -> ron::Options {
     ron::Options::default()
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
         .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
-/// Parses `source` as an experiment of kind `E` (second stage).
+/// Parses `source` as an experiment of kind `E` (second stage), resolves its relative paths
+/// against `base` when given, and checks it.
 pub(crate) fn parse_envelope<E: Experiment>(
     source: &str,
+    base: Option<&Path>,
 ) -> std::result::Result<Parsed, ron::error::SpannedError> {
-    let env: Envelope<E> = ron_options().from_str(source)?;
-    let check = env.params.check();
+    let mut env: Envelope<E> = ron_options().from_str(source)?;
+    let check = match base {
+        Some(base) => env.params.resolve_paths(base),
+        None => Ok(()),
+    }
+    .and_then(|()| env.params.check());
     Ok(Parsed {
         name: env.name,
         seed: env.seed,
@@ -104,17 +113,26 @@ pub(crate) fn parse_envelope<E: Experiment>(
     })
 }
 
-/// Reads and checks the experiment file at `path`.
+/// Reads and checks the experiment file at `path`. Relative paths in it (image files and
+/// folders) are resolved against the file's folder (see [`crate::paths`]).
 pub fn load_file(path: &Path, registry: &Registry) -> Result<Loaded> {
     let source = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(&source, path, registry)
+    let base = path.parent().unwrap_or(Path::new(""));
+    load(&source, path, Some(base), registry)
 }
 
-/// Parses and checks experiment text; `path` is used in error messages.
+/// Parses and checks experiment text; `path` is used in error messages only: relative paths
+/// in the text stay relative to the working directory (use [`load_file`] for a file).
 pub fn load_str(source: &str, path: &Path, registry: &Registry) -> Result<Loaded> {
+    load(source, path, None, registry)
+}
+
+/// Parses experiment text named `path`, resolves its relative paths against `base` when
+/// given, and checks it.
+fn load(source: &str, path: &Path, base: Option<&Path>, registry: &Registry) -> Result<Loaded> {
     let syntax = |e: ron::error::SpannedError| {
         let (line, column) = (e.span.start.line, e.span.start.col);
         let mut message = describe_ron_error(&e.code);
@@ -145,7 +163,7 @@ pub fn load_str(source: &str, path: &Path, registry: &Registry) -> Result<Loaded
             known: registry.names(),
         });
     };
-    let parsed = kind.parse(source).map_err(syntax)?;
+    let parsed = kind.parse(source, base).map_err(syntax)?;
     let locate = |field: &str| {
         let params_at = locate_field(source, "params", None);
         let head = field.split(['.', '[']).next().unwrap_or(field);

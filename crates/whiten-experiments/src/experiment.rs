@@ -58,6 +58,16 @@ pub trait Experiment: Serialize + DeserializeOwned + Default + Send + Sync + 'st
         None
     }
 
+    /// Resolves the relative paths among the parameters (image files, folders) against
+    /// `base`, the folder of the experiment file, as [`crate::paths::PathParam::resolve`]
+    /// does; absolute paths stay as they are. Called by [`crate::load_file`] before
+    /// [`Experiment::check`]; text loaded without a file keeps paths relative to the working
+    /// directory. Default: no paths.
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        let _ = base;
+        Ok(())
+    }
+
     /// Refuses impossible parameters before any work starts.
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
@@ -91,7 +101,10 @@ impl<E: Experiment> Runnable for E {
         Experiment::run(self, ctx)
     }
     fn resolved_params(&self) -> String {
-        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+        // In the dialect of experiment files (`Reference(eta_g: ..)`, not `Reference((..))`),
+        // so that a `config.ron` loads again as an experiment file.
+        crate::config::ron_options()
+            .to_string_pretty(self, ron::ser::PrettyConfig::default())
             .unwrap_or_else(|e| format!("<cannot serialise {}: {e}>", type_name::<E>()))
     }
     fn version(&self) -> &'static str {
@@ -124,10 +137,13 @@ pub trait Kind: Send + Sync {
     fn description(&self) -> &'static str;
     /// Parameters with meanings and defaults.
     fn params(&self) -> Vec<DescribedParam>;
-    /// Parses a whole experiment file whose `kind` is this one (see [`crate::config`]).
+    /// Parses a whole experiment file whose `kind` is this one, resolves its relative paths
+    /// against `base` (the file's folder; `None`: left relative to the working directory)
+    /// and checks it (see [`crate::config`]).
     fn parse(
         &self,
         source: &str,
+        base: Option<&std::path::Path>,
     ) -> std::result::Result<crate::config::Parsed, ron::error::SpannedError>;
 }
 
@@ -159,8 +175,9 @@ impl<E: Experiment> Kind for KindOf<E> {
     fn parse(
         &self,
         source: &str,
+        base: Option<&std::path::Path>,
     ) -> std::result::Result<crate::config::Parsed, ron::error::SpannedError> {
-        crate::config::parse_envelope::<E>(source)
+        crate::config::parse_envelope::<E>(source, base)
     }
 }
 

@@ -5,7 +5,8 @@
 //! * [`Experiment`]: one trait per experiment kind (its parameters are the implementing
 //!   struct); [`Registry`] maps kind names to kinds.
 //! * [`config`]: RON experiment files (`kind`, `name`, `seed`, `params`), parsed with unknown
-//!   fields denied and errors located by file, line and column.
+//!   fields denied and errors located by file, line and column; relative paths in a file are
+//!   resolved against its folder ([`paths`]).
 //! * [`RunContext`]: master seed, independent ChaCha streams per task, parallel tasks with
 //!   results in task order, progress bars.
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
@@ -27,6 +28,7 @@ pub mod images;
 pub mod kinds;
 pub mod manifest;
 pub mod output;
+pub mod paths;
 pub mod plot;
 pub mod resources;
 pub mod runner;
@@ -36,5 +38,6 @@ pub use context::RunContext;
 pub use error::{ExperimentError, ParamError, Result};
 pub use experiment::{DescribedParam, Experiment, Kind, ParamDoc, Registry, Runnable, param};
 pub use output::{Cell, Claim, Outputs, Table};
+pub use paths::PathParam;
 pub use plot::{Axis, Figure, Legend, Panel, Raster, Scale, Series, Style};
 pub use runner::{Completed, Outcome, RunOptions, is_up_to_date, run_one, run_or_skip};

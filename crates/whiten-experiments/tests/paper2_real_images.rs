@@ -112,7 +112,7 @@ fn default_settings_meet_the_criteria_on_every_shared_image_with_a_second_seed()
     let mut failures = Vec::new();
     for dir in [photos, dev] {
         let images = survey(ImageSource {
-            images: Some(dir.display().to_string()),
+            images: Some(dir.display().to_string().into()),
             ..ImageSource::default()
         });
         assert!(

@@ -33,6 +33,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::images::read_image;
 use crate::output::{Claim, Outputs, Table};
+use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
@@ -43,9 +44,9 @@ pub enum AdaptImage {
     /// with this standard deviation of additive pixel noise: 0.002 gives a sparse band,
     /// 0.1 a nearly Gaussian one.
     DeadLeaves(f64),
-    /// An image file (Sun raster, PNG, PGM); a relative path is relative to the working
-    /// directory.
-    File(String),
+    /// An image file (Sun raster, PNG, PGM); a relative path is relative to the experiment
+    /// file's folder ([`crate::paths`]).
+    File(PathParam),
 }
 
 /// Parameters of `circuit_adaptation`.
@@ -164,10 +165,11 @@ impl CircuitAdaptation {
                 super::paper2::generated_image(0, index, self.crop, *noise, ctx)?
             }
             AdaptImage::File(p) => {
-                let img = read_image(Path::new(p)).map_err(|e| ctx.failure(e.to_string()))?;
-                let name = Path::new(p)
+                let img = read_image(p.path()).map_err(|e| ctx.failure(e.to_string()))?;
+                let name = p
+                    .path()
                     .file_stem()
-                    .map_or_else(|| p.clone(), |s| s.to_string_lossy().into_owned());
+                    .map_or_else(|| p.to_string(), |s| s.to_string_lossy().into_owned());
                 (name, img)
             }
         };
@@ -235,7 +237,7 @@ impl Experiment for CircuitAdaptation {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "images",
-            "the images the input switches between: [DeadLeaves(noise_std), File(\"path\")]",
+            "the images the input switches between: [DeadLeaves(noise_std), File(\"path\")]; a relative path is relative to the experiment file's folder",
         ),
         param("crop", "side of the centre crop (pixels, even)"),
         param("orientation", "pyramid band orientation (0, 1 or 2)"),
@@ -268,7 +270,7 @@ impl Experiment for CircuitAdaptation {
         self.images
             .iter()
             .filter_map(|im| match im {
-                AdaptImage::File(p) => Some(std::path::PathBuf::from(p)),
+                AdaptImage::File(p) => Some(p.path().to_path_buf()),
                 AdaptImage::DeadLeaves(_) => None,
             })
             .collect()
@@ -283,6 +285,15 @@ impl Experiment for CircuitAdaptation {
             1 + self.images.len(),
             threads,
         ))
+    }
+
+    fn resolve_paths(&mut self, base: &Path) -> Result<(), ParamError> {
+        for (i, im) in self.images.iter_mut().enumerate() {
+            if let AdaptImage::File(p) = im {
+                p.resolve(base, &format!("images[{i}]"))?;
+            }
+        }
+        Ok(())
     }
 
     fn check(&self) -> Result<(), ParamError> {
@@ -340,15 +351,19 @@ impl Experiment for CircuitAdaptation {
         self.solver.check()?;
         for (i, im) in self.images.iter().enumerate() {
             if let AdaptImage::File(p) = im {
-                let img = read_image(Path::new(p))
-                    .map_err(|e| ParamError::new(format!("images[{i}]"), e.to_string()))?;
+                // Errors give the path as written and as resolved.
+                let img = read_image(p.path())
+                    .map_err(|e| ParamError::new(format!("images[{i}]"), p.refusal(e)))?;
                 ensure(
                     img.width >= self.crop && img.height >= self.crop,
                     &format!("images[{i}]"),
                     || {
                         format!(
-                            "{p}: image is {} x {} pixels, smaller than the crop {}",
-                            img.width, img.height, self.crop
+                            "{}: image is {} x {} pixels, smaller than the crop {}",
+                            p.describe(),
+                            img.width,
+                            img.height,
+                            self.crop
                         )
                     },
                 )?;

@@ -82,8 +82,9 @@ impl Default for ConvergenceTime {
 const NETWORKS: [&str; 2] = ["direct", "interneuron"];
 
 impl ConvergenceTime {
-    /// Time for one flow from one initial state until the error is below the threshold.
-    fn time(
+    /// Time for one flow (`net` 0: direct, 1: interneurons) from one initial state until the
+    /// error is below the threshold, and the right-hand-side evaluations it took.
+    pub(crate) fn time(
         &self,
         c: &Mat<f64>,
         net: usize,

@@ -366,7 +366,7 @@ impl Experiment for Gaussianize1d {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for generated dead leaves, generated: count, crop: 512, orientation: 0)",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead leaves, generated: count, crop: 512, orientation: 0)",
         ),
         param(
             "learning",
@@ -401,6 +401,10 @@ impl Experiment for Gaussianize1d {
             self.source
                 .memory(12.0, self.source.task_count(threads), threads),
         )
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

@@ -253,7 +253,7 @@ impl Experiment for ImageSurvey {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for generated dead-leaves images, generated, crop, orientation); every image is surveyed",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead-leaves images, generated, crop, orientation); every image is surveyed",
         ),
         param(
             "learning_1d",
@@ -310,6 +310,10 @@ impl Experiment for ImageSurvey {
             self.source
                 .memory(48.0, self.source.task_count(threads), threads),
         )
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

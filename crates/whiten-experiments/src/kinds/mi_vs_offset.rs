@@ -74,7 +74,7 @@ impl Experiment for MiVsOffset {
         param("solver", SOLVER_DOC),
         param(
             "source",
-            "images: (images: Some(\"file or folder\") or None for a generated dead-leaves image, crop, orientation); the first image is used",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for a generated dead-leaves image, crop, orientation); the first image is used",
         ),
         param(
             "offsets",
@@ -101,6 +101,10 @@ impl Experiment for MiVsOffset {
             self.source
                 .memory(48.0, self.offsets.len() * self.ks.len(), threads),
         )
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        self.source.resolve_paths(base)
     }
 
     fn check(&self) -> Result<(), ParamError> {

@@ -5,6 +5,7 @@ pub mod circuit_adaptation;
 pub mod common;
 pub mod convergence_time;
 pub mod discrete_vs_flow;
+pub mod flow_scaling;
 pub mod gaussianize_1d;
 pub mod image_survey;
 pub mod mi_vs_offset;
@@ -23,6 +24,7 @@ pub fn register_all(r: &mut Registry) {
     r.register::<circuit_adaptation::CircuitAdaptation>();
     r.register::<convergence_time::ConvergenceTime>();
     r.register::<discrete_vs_flow::DiscreteVsFlow>();
+    r.register::<flow_scaling::FlowScaling>();
     r.register::<gaussianize_1d::Gaussianize1d>();
     r.register::<image_survey::ImageSurvey>();
     r.register::<mi_vs_offset::MiVsOffset>();

@@ -1,5 +1,9 @@
 //! `online_learning`: paper 1's Algorithms 1 and 2 on streamed samples, error against samples
 //! for several initial scales `c`. Both networks see the same samples. See [`super::online`].
+//!
+//! Converged means the exact error is below `max(threshold, floor_factor x noise floor)`, the
+//! floor being the larger of the two networks' floors measured by [`NoiseFloor`] (one threshold
+//! for both, so the comparison of the two networks is fair).
 
 use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
@@ -8,7 +12,7 @@ use super::common::{
     Basis, Init, Spectrum, acceleration_claim, at_least_one, check_sizes, covariance, ensure,
     ensure_positive, ensure_positive_grid, initial_networks, scale_key,
 };
-use super::online::{Stream, Trace, median_error, samples_to_threshold};
+use super::online::{NoiseFloor, Stream, Trace, median_error, samples_to_threshold};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
@@ -30,8 +34,11 @@ pub struct OnlineLearning {
     pub basis: Basis,
     /// Learning rate.
     pub eta: f64,
-    /// Error threshold on the exact `||C_yy - I||_op`.
+    /// Target error on the exact `||C_yy - I||_op`; raised to `floor_factor` x the noise floor
+    /// when the floor makes it unreachable.
     pub threshold: f64,
+    /// Converged: error below `floor_factor` x the measured noise floor (or `threshold`).
+    pub floor_factor: f64,
     /// Initial scales c.
     pub scales: Vec<f64>,
     /// Initialisations.
@@ -53,11 +60,12 @@ impl Default for OnlineLearning {
             k: 10,
             spectrum: Spectrum::Linspace(0.5, 2.0),
             basis: Basis::Haar,
-            eta: 0.01,
+            eta: ETA,
             threshold: 0.1,
+            floor_factor: FLOOR_FACTOR,
             scales: vec![1.0, 10.0, 100.0],
-            inits: vec![Init::Commuting],
-            samples: 30_000,
+            inits: vec![Init::Commuting, Init::Generic],
+            samples: 150_000,
             batch: 1,
             window: 1_000,
             record_every: 100,
@@ -67,12 +75,23 @@ impl Default for OnlineLearning {
 
 const NETWORKS: [&str; 2] = ["direct", "interneuron"];
 
+/// Default learning rate: small enough that twice the interneuron network's noise floor (0.18
+/// for the default spectrum) is far below the error of an unconverged network (1 from `M_0 = cI`).
+pub(crate) const ETA: f64 = 0.001;
+/// Default factor on the noise floor that counts as converged.
+pub(crate) const FLOOR_FACTOR: f64 = 2.0;
+/// Documentation of `threshold` and `floor_factor`, shared with `adaptation`.
+pub(crate) const THRESHOLD_DOC: &str = "target error ||C_yy - I||_op (> 0); converged means below max(threshold, floor_factor x noise floor)";
+pub(crate) const FLOOR_FACTOR_DOC: &str = "converged means the exact error is below floor_factor x the noise floor (> 1): the median error of the network started at C^{1/2} and learning online at the same eta, over flow times 5 to 50 (eta x updates)";
+
 /// Checks shared by the streaming experiments.
+#[allow(clippy::too_many_arguments)] // the shared fields of two parameter structs
 pub(crate) fn check_stream(
     n: usize,
     k: usize,
     eta: f64,
     threshold: f64,
+    floor_factor: f64,
     batch: usize,
     window: usize,
     record_every: usize,
@@ -80,6 +99,11 @@ pub(crate) fn check_stream(
     check_sizes(n, k)?;
     ensure_positive(eta, "eta")?;
     ensure_positive(threshold, "threshold")?;
+    ensure(floor_factor > 1.0, "floor_factor", || {
+        format!(
+            "must be above 1 (the floor is a median: half the settled errors are above it), got {floor_factor}"
+        )
+    })?;
     at_least_one(batch, "batch")?;
     at_least_one(window, "window")?;
     ensure(record_every >= 1, "record_every", || {
@@ -98,14 +122,18 @@ impl Experiment for OnlineLearning {
             "eigenvalues of C: Linspace(lo, hi), Logspace(lo, hi) or Values([..])",
         ),
         param("basis", "eigenbasis of C: Identity or Haar"),
-        param("eta", "learning rate (> 0)"),
         param(
-            "threshold",
-            "exact error ||C_yy - I||_op counted as converged (> 0)",
+            "eta",
+            "learning rate (> 0); the noise floor grows like sqrt(eta)",
         ),
+        param("threshold", THRESHOLD_DOC),
+        param("floor_factor", FLOOR_FACTOR_DOC),
         param("scales", "initial scales c, all > 0"),
         param("inits", "initialisations: Commuting and/or Generic"),
-        param("samples", "samples streamed through each network"),
+        param(
+            "samples",
+            "samples streamed through each network (direct learning from c = 100 needs flow time ~100, i.e. 100 / eta samples)",
+        ),
         param(
             "batch",
             "samples per update (1: the paper's single-sample rule)",
@@ -133,6 +161,7 @@ impl Experiment for OnlineLearning {
             self.k,
             self.eta,
             self.threshold,
+            self.floor_factor,
             self.batch,
             self.window,
             self.record_every,
@@ -146,6 +175,26 @@ impl Experiment for OnlineLearning {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let r = self.measure(ctx)?;
+        Ok(self.report(&r))
+    }
+}
+
+/// What `online_learning` measured.
+struct Measured {
+    /// (initialisation, scale) of each trace.
+    combos: Vec<(Init, f64)>,
+    /// One trace per combination.
+    traces: Vec<Trace>,
+    /// The noise floors of both networks.
+    floor: NoiseFloor,
+    /// The error counted as converged, for both networks.
+    threshold: f64,
+}
+
+impl OnlineLearning {
+    /// The streamed runs, one per (initialisation, scale), and the noise-floor run.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
         let source =
             GaussianSource::new(c.as_ref()).map_err(|e| ctx.numerical("set-up of C", e))?;
@@ -164,39 +213,60 @@ impl Experiment for OnlineLearning {
             .iter()
             .flat_map(|&i| self.scales.iter().map(move |&s| (i, s)))
             .collect();
-        let traces: Vec<Trace> = ctx.par_tasks(combos.len(), "online", |t, rng| {
-            let (init, scale) = combos[t];
+        // Task `combos.len()` is the noise-floor run (the last task: the others keep their
+        // random streams whatever the floor needs).
+        let mut traces: Vec<Trace> = ctx.par_tasks(combos.len() + 1, "online", |t, rng| {
+            let Some(&(init, scale)) = combos.get(t) else {
+                let what = "noise floor, start at C^{1/2}";
+                return NoiseFloor::stream(&sources[0], self.k, &stream, rng, ctx, what);
+            };
             let what = format!("{} init, c = {scale}", init.label());
             let (mut d, mut w) = initial_networks(init, self.n, self.k, scale, rng)
                 .map_err(|e| ctx.numerical(&what, e))?;
             stream.run([&mut d, &mut w], rng, ctx, &what)
         })?;
+        let floor_trace = traces.pop().expect("the floor task");
+        let floor = NoiseFloor::from_trace(&floor_trace, self.eta, self.batch);
+        let threshold = floor
+            .thresholds(self.threshold, self.floor_factor)
+            .into_iter()
+            .fold(f64::MIN, f64::max);
+        tracing::debug!(?floor, threshold, "online_learning: noise floor");
+        Ok(Measured {
+            combos,
+            traces,
+            floor,
+            threshold,
+        })
+    }
 
+    /// Summaries, tables, the figure and the claims.
+    fn report(&self, r: &Measured) -> Outputs {
         let mut out = Outputs::default();
         let tail = self.samples - self.samples / 4;
         let mut to_thr = serde_json::Map::new();
-        let mut floor = serde_json::Map::new();
+        let mut tail_error = serde_json::Map::new();
         let mut table = Table::new(
             "samples_to_threshold",
-            &["init", "network", "c", "samples", "noise_floor"],
+            &["init", "network", "c", "samples", "tail_error"],
         );
         let mut traj = Table::new(
             "trajectories",
             &["init", "network", "c", "samples", "error", "windowed_error"],
         );
-        for (&(init, scale), tr) in combos.iter().zip(&traces) {
+        for (&(init, scale), tr) in r.combos.iter().zip(&r.traces) {
             for (ni, net) in NETWORKS.iter().enumerate() {
-                let reached = samples_to_threshold(tr, ni, 0, self.samples, self.threshold);
-                let nf = median_error(tr, ni, tail, self.samples);
+                let reached = samples_to_threshold(tr, ni, 0, self.samples, r.threshold);
+                let te = median_error(tr, ni, tail, self.samples);
                 let key = format!("{}/{net}/c={}", init.label(), scale_key(scale));
                 to_thr.insert(key.clone(), serde_json::json!(reached));
-                floor.insert(key, json_float(nf));
+                tail_error.insert(key, json_float(te));
                 table.push(vec![
                     init.label().into(),
                     (*net).into(),
                     scale.into(),
                     Cell::from(reached),
-                    nf.into(),
+                    te.into(),
                 ]);
                 for (i, &s) in tr.samples.iter().enumerate() {
                     traj.push(vec![
@@ -211,12 +281,50 @@ impl Experiment for OnlineLearning {
             }
         }
         out.summarize("samples_to_threshold", to_thr);
-        out.summarize("noise_floor", floor);
+        out.summarize("tail_error", tail_error);
+        out.summarize(
+            "noise_floor",
+            serde_json::json!({
+                "direct": json_float(r.floor.errors[0]),
+                "interneuron": json_float(r.floor.errors[1]),
+            }),
+        );
         out.summarize("eta", self.eta);
-        out.summarize("threshold", self.threshold);
+        out.summarize("threshold", json_float(r.threshold));
         out.table(table);
         out.table(traj);
+        out.figure(self.figure(r));
 
+        let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
+        let how_set = format!(
+            "below {:.3} = max(threshold {}, {} x the larger noise floor; floors {:.3} direct, {:.3} interneurons: median error started at C^{{1/2}}, samples {}..{} at eta = {})",
+            r.threshold,
+            self.threshold,
+            self.floor_factor,
+            r.floor.errors[0],
+            r.floor.errors[1],
+            r.floor.burn_in,
+            r.floor.samples,
+            self.eta,
+        );
+        for &init in &self.inits {
+            let t = r
+                .combos
+                .iter()
+                .position(|&x| x == (init, cmax))
+                .expect("combo");
+            let d = samples_to_threshold(&r.traces[t], 0, 0, self.samples, r.threshold);
+            let w = samples_to_threshold(&r.traces[t], 1, 0, self.samples, r.threshold);
+            let mut claim =
+                acceleration_claim("online", init, cmax, d, w, "samples", "online_error");
+            claim.expected = format!("{} to bring the error {how_set}", claim.expected);
+            out.claim(claim);
+        }
+        out
+    }
+
+    /// Error against samples, one panel per initialisation, the convergence threshold drawn.
+    fn figure(&self, r: &Measured) -> Figure {
         let mut panels = Vec::new();
         for &init in &self.inits {
             let mut p = Panel::new(
@@ -225,15 +333,16 @@ impl Experiment for OnlineLearning {
                 Axis::log("error ||C_yy - I||_op"),
             );
             for (ci, &scale) in self.scales.iter().enumerate() {
-                let t = combos
+                let t = r
+                    .combos
                     .iter()
                     .position(|&x| x == (init, scale))
                     .expect("combo");
                 for (ni, net) in NETWORKS.iter().enumerate() {
-                    let pts = traces[t]
+                    let pts = r.traces[t]
                         .samples
                         .iter()
-                        .zip(&traces[t].exact[ni])
+                        .zip(&r.traces[t].exact[ni])
                         .map(|(&s, &e)| (s as f64, e))
                         .collect();
                     p = p.with(
@@ -245,15 +354,18 @@ impl Experiment for OnlineLearning {
             }
             p = p.with(
                 Series::line(
-                    "threshold",
-                    vec![(0.0, self.threshold), (self.samples as f64, self.threshold)],
+                    format!(
+                        "converged: < {:.2} ({} x noise floor)",
+                        r.threshold, self.floor_factor
+                    ),
+                    vec![(0.0, r.threshold), (self.samples as f64, r.threshold)],
                 )
                 .styled(Style::Dashed)
                 .colored(6),
             );
             panels.push(p);
         }
-        out.figure(Figure::grid(
+        Figure::grid(
             "online_error",
             format!(
                 "Online learning: direct (solid) vs interneurons (dashed), eta = {}",
@@ -261,26 +373,94 @@ impl Experiment for OnlineLearning {
             ),
             panels,
             self.inits.len(),
-        ));
+        )
+    }
+}
 
-        let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
-        for &init in &self.inits {
-            let t = combos
-                .iter()
-                .position(|&x| x == (init, cmax))
-                .expect("combo");
-            let d = samples_to_threshold(&traces[t], 0, 0, self.samples, self.threshold);
-            let w = samples_to_threshold(&traces[t], 1, 0, self.samples, self.threshold);
-            out.claim(acceleration_claim(
-                "online",
-                init,
-                cmax,
-                d,
-                w,
-                "samples",
-                "online_error",
-            ));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(e: &OnlineLearning) -> Outputs {
+        e.check().unwrap();
+        e.run(&RunContext::new("t", 7).without_progress()).unwrap()
+    }
+
+    fn floors(out: &Outputs) -> [f64; 2] {
+        let f = &out.summary["noise_floor"];
+        [
+            f["direct"].as_f64().unwrap(),
+            f["interneuron"].as_f64().unwrap(),
+        ]
+    }
+
+    /// A short run from c = 1 and 10, both networks: `samples` at rate `eta`.
+    fn short(eta: f64, samples: usize) -> OnlineLearning {
+        OnlineLearning {
+            eta,
+            scales: vec![1.0, 10.0],
+            inits: vec![Init::Commuting],
+            samples,
+            window: 200,
+            ..OnlineLearning::default()
         }
-        Ok(out)
+    }
+
+    /// The floor of a constant rate grows like sqrt(eta) (spec 1, section 4.3): a quarter of the
+    /// rate, half the floor.
+    #[test]
+    fn the_noise_floor_grows_like_the_square_root_of_eta() {
+        let hi = floors(&run(&short(0.004, 100)));
+        let lo = floors(&run(&short(0.001, 100)));
+        for net in 0..2 {
+            let ratio = hi[net] / lo[net];
+            assert!((ratio - 2.0).abs() < 0.25, "{net}: {hi:?} / {lo:?}");
+        }
+    }
+
+    /// A network that converged settles at the floor measured from the optimum, and the claim
+    /// passes with the floor-based level.
+    #[test]
+    fn converged_runs_settle_at_the_measured_floor_and_the_claim_passes() {
+        let out = run(&short(0.004, 12_000));
+        let f = floors(&out);
+        for (key, tail) in out.summary["tail_error"].as_object().unwrap() {
+            let net = usize::from(key.contains("interneuron"));
+            let tail = tail.as_f64().unwrap();
+            assert!((tail / f[net] - 1.0).abs() < 0.25, "{key}: {tail} vs {f:?}");
+        }
+        assert!(out.claims.iter().all(|c| c.pass), "{:?}", out.claims);
+    }
+
+    /// Too small a rate: neither network gets near the optimum within the run, so neither
+    /// reaches the level and the claim fails (n = 2 keeps the long floor run cheap).
+    #[test]
+    fn a_rate_too_small_to_converge_fails_the_claim() {
+        let e = OnlineLearning {
+            n: 2,
+            k: 2,
+            scales: vec![100.0],
+            ..short(1e-4, 3_000)
+        };
+        let out = run(&e);
+        let reached = &out.summary["samples_to_threshold"];
+        assert!(
+            reached.as_object().unwrap().values().all(|v| v.is_null()),
+            "{reached}"
+        );
+        assert!(out.claims.iter().all(|c| !c.pass), "{:?}", out.claims);
+    }
+
+    /// Too large a rate: twice the floor exceeds the error of an unconverged network (1 from
+    /// `M_0 = cI`), so the level says nothing and the claim fails instead of passing at once.
+    #[test]
+    fn a_floor_above_the_unconverged_error_fails_the_claim() {
+        let e = OnlineLearning {
+            scales: vec![100.0],
+            ..short(0.01, 2_000)
+        };
+        let out = run(&e);
+        assert!(out.summary["threshold"].as_f64().unwrap() > 1.0);
+        assert!(out.claims.iter().all(|c| !c.pass), "{:?}", out.claims);
     }
 }

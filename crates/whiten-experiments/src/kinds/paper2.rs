@@ -17,6 +17,7 @@ use super::common::{ensure, ensure_positive};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::images::{list_images, read_image};
+use crate::paths::PathParam;
 use crate::resources::MemoryEstimate;
 
 /// Where the images come from.
@@ -24,8 +25,9 @@ use crate::resources::MemoryEstimate;
 #[serde(default, deny_unknown_fields)]
 pub struct ImageSource {
     /// A file or a folder of images (Sun raster, PNG, PGM); `None`: generated dead-leaves
-    /// images. Relative paths are relative to the working directory.
-    pub images: Option<String>,
+    /// images. A relative path is relative to the experiment file's folder
+    /// ([`crate::paths`]).
+    pub images: Option<PathParam>,
     /// How many dead-leaves images to generate when `images` is `None`.
     pub generated: usize,
     /// Seed of the generated images: image `i` is drawn from its own stream derived from
@@ -67,6 +69,14 @@ impl ImageSource {
         MemoryEstimate::pixels(self.crop, per_pixel, tasks, threads)
     }
 
+    /// Resolves a relative `images` path against `base`, the experiment file's folder.
+    pub fn resolve_paths(&mut self, base: &Path) -> Result<(), ParamError> {
+        match &mut self.images {
+            Some(p) => p.resolve(base, "source.images"),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses impossible settings.
     pub fn check(&self) -> Result<(), ParamError> {
         ensure(
@@ -97,8 +107,9 @@ impl ImageSource {
         let Some(p) = &self.images else {
             return Ok(());
         };
-        let refuse = |reason: String| ParamError::new("source.images", reason);
-        let files = list_images(Path::new(p)).map_err(|e| refuse(e.to_string()))?;
+        // Errors give the path as written and as resolved.
+        let refuse = |reason: String| ParamError::new("source.images", p.refusal(reason));
+        let files = list_images(p.path()).map_err(|e| refuse(e.to_string()))?;
         for file in files.iter().take(limit.unwrap_or(usize::MAX)) {
             let image = read_image(file).map_err(|e| refuse(e.to_string()))?;
             if image.width < self.crop || image.height < self.crop {
@@ -120,7 +131,7 @@ impl ImageSource {
     pub fn files(&self, limit: Option<usize>) -> Vec<std::path::PathBuf> {
         self.images
             .as_ref()
-            .and_then(|p| list_images(Path::new(p)).ok())
+            .and_then(|p| list_images(p.path()).ok())
             .map(|mut f| {
                 f.truncate(limit.unwrap_or(usize::MAX));
                 f
@@ -132,7 +143,7 @@ impl ImageSource {
     pub fn count(&self, ctx: &RunContext) -> Result<usize> {
         match &self.images {
             None => Ok(self.generated),
-            Some(p) => Ok(list_images(Path::new(p))
+            Some(p) => Ok(list_images(p.path())
                 .map_err(|e| ctx.failure(e.to_string()))?
                 .len()),
         }
@@ -153,7 +164,7 @@ impl ImageSource {
                 (name.clone(), name, img)
             }
             Some(p) => {
-                let files = list_images(Path::new(p)).map_err(|e| ctx.failure(e.to_string()))?;
+                let files = list_images(p.path()).map_err(|e| ctx.failure(e.to_string()))?;
                 let file = files
                     .get(index)
                     .ok_or_else(|| ctx.failure(format!("no image {index} in {p}")))?;
