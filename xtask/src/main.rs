@@ -3,7 +3,11 @@
 //! ```text
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //!                        [--photographs]
+//! cargo xtask bench-flows [--sizes 10,50,200,500] [--rounds 3] [--seconds 0.5]
 //! ```
+//!
+//! `bench-flows` times whiten against scipy on the gradient flows of paper 1 in one run (see
+//! `bench_flows.rs`); it is not part of CI.
 //!
 //! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
 //! `experiments/` (or those whose file stem is named), writes `results/<name>/` and
@@ -26,6 +30,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod bench_flows;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -72,6 +78,18 @@ enum Task {
         #[arg(long)]
         photographs: bool,
     },
+    /// Time whiten's flows against scipy's solve_ivp (issue #10) and print the table.
+    BenchFlows {
+        /// Sizes n (k = n).
+        #[arg(long, value_delimiter = ',', default_values_t = [10, 50, 200, 500])]
+        sizes: Vec<usize>,
+        /// Rounds of alternating whiten and scipy runs.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Seconds of repeated integrations per program run (at least two integrations).
+        #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -103,6 +121,11 @@ fn find_workspace(start: &Path) -> Option<PathBuf> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Task::BenchFlows {
+            sizes,
+            rounds,
+            seconds,
+        } => bench_flows::bench_flows(&root(), &sizes, rounds.max(1), seconds),
         Task::Reproduce {
             names,
             out,

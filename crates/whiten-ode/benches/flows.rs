@@ -1,8 +1,11 @@
-//! Benchmark of the two gradient flows at n = k = 10 (spec paper 1, section 5): Dopri5, Tsit5
-//! and DOP853 until `||M - C^{1/2}||_op < 1e-2`, rtol 1e-8, atol 1e-10.
+//! Benchmark of the two gradient flows at n = k in {10, 50, 200, 500} (spec paper 1, section 5;
+//! issue #10): Dopri5, Tsit5 and DOP853 (n = 10) or DOP853 and Dopri5 (larger n) until
+//! `||M - C^{1/2}||_op < 1e-2`, rtol 1e-8, atol 1e-10, from `M_0 = 100 I` and
+//! `W_0 = 10 [I | 0]`.
 //!
-//! Reference (scipy RK45 with the same event): direct 82 ms / 710 rhs evaluations,
-//! interneurons 49 ms / 464 rhs evaluations.
+//! Reference (scipy RK45 with the same event, n = 10): direct 82 ms / 710 rhs evaluations,
+//! interneurons 49 ms / 464 rhs evaluations. `cargo xtask bench-flows` compares with scipy in
+//! the same run at every size.
 //!
 //! Before the criterion groups, every case is also timed by hand, robust to a shared machine:
 //! batches of repetitions timed with `Instant`, reporting the minimum and median per-run wall
@@ -22,8 +25,7 @@ use rand_distr::StandardNormal;
 use whiten_ode::flows::{Below, DirectFlow, InterneuronFlow, Layout, SqrtDistance};
 use whiten_ode::{EventResult, Method, Options, integrate_until_event};
 
-const N: usize = 10;
-const K: usize = 10;
+const SIZES: [usize; 4] = [10, 50, 200, 500];
 const EPS: f64 = 1e-2;
 const T_MAX: f64 = 1e3;
 
@@ -36,15 +38,15 @@ fn haar_orthogonal(n: usize, rng: &mut ChaCha8Rng) -> Mat<f64> {
     Mat::from_fn(n, n, |i, j| q[(i, j)] * r[(j, j)].signum())
 }
 
-/// `C = Q diag(lambda) Q^T`, lambda log-spaced in [1, 100].
-fn covariance(seed: u64) -> Mat<f64> {
+/// `C = Q diag(lambda) Q^T` (`n x n`), lambda log-spaced in [1, 100].
+fn covariance(n: usize, seed: u64) -> Mat<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let q = haar_orthogonal(N, &mut rng);
-    let lambda: Vec<f64> = (0..N)
-        .map(|i| 10f64.powf(2.0 * i as f64 / (N - 1) as f64))
+    let q = haar_orthogonal(n, &mut rng);
+    let lambda: Vec<f64> = (0..n)
+        .map(|i| 10f64.powf(2.0 * i as f64 / (n - 1) as f64))
         .collect();
-    Mat::from_fn(N, N, |i, j| {
-        (0..N).map(|p| q[(i, p)] * lambda[p] * q[(j, p)]).sum()
+    Mat::from_fn(n, n, |i, j| {
+        (0..n).map(|p| q[(i, p)] * lambda[p] * q[(j, p)]).sum()
     })
 }
 
@@ -53,9 +55,10 @@ fn opts() -> Options {
 }
 
 fn run_direct(c: &Mat<f64>, method: Method) -> EventResult {
+    let n = c.nrows();
     // M_0 = 100 I
-    let m0: Vec<f64> = (0..N * N)
-        .map(|p| if p % (N + 1) == 0 { 100.0 } else { 0.0 })
+    let m0: Vec<f64> = (0..n * n)
+        .map(|p| if p % (n + 1) == 0 { 100.0 } else { 0.0 })
         .collect();
     let event = Below::new(SqrtDistance::new(c.as_ref(), Layout::M), EPS);
     integrate_until_event(
@@ -71,13 +74,14 @@ fn run_direct(c: &Mat<f64>, method: Method) -> EventResult {
 }
 
 fn run_interneurons(c: &Mat<f64>, method: Method) -> EventResult {
+    let (n, k) = (c.nrows(), c.nrows());
     // W_0 = 10 [I | 0], column-major n x k
-    let w0: Vec<f64> = (0..N * K)
-        .map(|p| if p % N == p / N { 10.0 } else { 0.0 })
+    let w0: Vec<f64> = (0..n * k)
+        .map(|p| if p % n == p / n { 10.0 } else { 0.0 })
         .collect();
-    let event = Below::new(SqrtDistance::new(c.as_ref(), Layout::W { k: K }), EPS);
+    let event = Below::new(SqrtDistance::new(c.as_ref(), Layout::W { k }), EPS);
     integrate_until_event(
-        InterneuronFlow::new(c.as_ref(), K),
+        InterneuronFlow::new(c.as_ref(), k),
         method,
         0.0,
         &w0,
@@ -99,7 +103,14 @@ fn report(name: &str, r: &EventResult) {
     );
 }
 
-const METHODS: [Method; 3] = [Method::Dopri5, Method::Tsit5, Method::Dop853];
+/// Methods timed at size `n`: all three at n = 10, the two of the scipy comparison above.
+fn methods(n: usize) -> &'static [Method] {
+    if n <= 10 {
+        &[Method::Dopri5, Method::Tsit5, Method::Dop853]
+    } else {
+        &[Method::Dopri5, Method::Dop853]
+    }
+}
 
 /// CPU time of this thread so far in nanoseconds (first field of
 /// `/proc/thread-self/schedstat`), if available.
@@ -138,32 +149,46 @@ fn robust_time(mut f: impl FnMut(), batches: usize, batch_ms: f64) -> (f64, f64,
 }
 
 fn bench_flows(cr: &mut Criterion) {
-    let c = covariance(2023);
-    for method in METHODS {
-        report(&format!("direct/{method}"), &run_direct(&c, method));
-        report(
-            &format!("interneurons/{method}"),
-            &run_interneurons(&c, method),
-        );
+    for n in SIZES {
+        let c = covariance(n, 2023);
+        for &method in methods(n) {
+            report(&format!("n{n}/direct/{method}"), &run_direct(&c, method));
+            report(
+                &format!("n{n}/interneurons/{method}"),
+                &run_interneurons(&c, method),
+            );
+        }
+        // Batches long enough for a few runs at the large sizes.
+        let (batches, batch_ms) = if n <= 50 { (15, 40.0) } else { (5, 1.0) };
+        println!("n = {n}: per-run time, {batches} batches (us): min wall / median wall / CPU");
+        for &method in methods(n) {
+            let (lo, med, cpu) = robust_time(
+                || drop(black_box(run_direct(&c, method))),
+                batches,
+                batch_ms,
+            );
+            println!("n{n}/direct/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
+            let (lo, med, cpu) = robust_time(
+                || drop(black_box(run_interneurons(&c, method))),
+                batches,
+                batch_ms,
+            );
+            println!("n{n}/interneurons/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
+        }
+        let mut group = cr.benchmark_group(format!("flows_n{n}"));
+        if n > 50 {
+            group.sample_size(10);
+        }
+        for &method in methods(n) {
+            group.bench_function(format!("direct/{method}"), |b| {
+                b.iter(|| run_direct(black_box(&c), method))
+            });
+            group.bench_function(format!("interneurons/{method}"), |b| {
+                b.iter(|| run_interneurons(black_box(&c), method))
+            });
+        }
+        group.finish();
     }
-    println!("per-run time, 15 batches of ~40 ms (us): min wall / median wall / CPU");
-    for method in METHODS {
-        let (lo, med, cpu) = robust_time(|| drop(black_box(run_direct(&c, method))), 15, 40.0);
-        println!("direct/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
-        let (lo, med, cpu) =
-            robust_time(|| drop(black_box(run_interneurons(&c, method))), 15, 40.0);
-        println!("interneurons/{method}: {lo:.1} / {med:.1} / {cpu:.1?}");
-    }
-    let mut group = cr.benchmark_group("flows_n10");
-    for method in METHODS {
-        group.bench_function(format!("direct/{method}"), |b| {
-            b.iter(|| run_direct(black_box(&c), method))
-        });
-        group.bench_function(format!("interneurons/{method}"), |b| {
-            b.iter(|| run_interneurons(black_box(&c), method))
-        });
-    }
-    group.finish();
 }
 
 criterion_group!(benches, bench_flows);

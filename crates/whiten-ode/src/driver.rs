@@ -560,7 +560,7 @@ impl<S: System> Solver<S> {
                     }
                     Stepper::Rosenbrock(ros) => {
                         self.y.copy_from_slice(ros.y_new());
-                        ros.accept();
+                        ros.accept(decision.factor);
                     }
                     Stepper::Dop853(rk) => {
                         self.y.copy_from_slice(rk.y_new());
@@ -568,7 +568,16 @@ impl<S: System> Solver<S> {
                     }
                 }
                 self.t = if last { self.t_end } else { self.t + h };
-                self.h = h * decision.factor;
+                self.h = match self.stepper {
+                    // Holding h keeps the factorisation of W (see crate::rosenbrock).
+                    Stepper::Rosenbrock(ref ros)
+                        if ros.reuses_jacobian()
+                            && (1.0..=crate::rosenbrock::HOLD_STEP).contains(&decision.factor) =>
+                    {
+                        h
+                    }
+                    _ => h * decision.factor,
+                };
                 return Ok(if last {
                     StepOutcome::Finished { t: self.t }
                 } else {
@@ -577,7 +586,16 @@ impl<S: System> Solver<S> {
             }
             self.stats.rejected_steps += 1;
             after_reject = true;
-            self.h = h * decision.factor;
+            let old_jacobian = match &mut self.stepper {
+                Stepper::Rosenbrock(ros) => ros.reject(),
+                _ => false,
+            };
+            // Rejected with an old Jacobian: retried with a fresh one at the same h.
+            self.h = if finite && old_jacobian {
+                h
+            } else {
+                h * decision.factor
+            };
             tracing::trace!(t = self.t, h, err, "step rejected");
             if !finite && self.h < h_min {
                 return Err(OdeError::NonFinite { t: self.t });

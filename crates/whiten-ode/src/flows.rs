@@ -2,14 +2,20 @@
 //! scalar reductions and closed forms (section 4.1), and the error measures used as events.
 //!
 //! States are flat, column-major: `M` is `n x n`, `W` is `n x k`. Every matrix flow factors `M`
-//! by Cholesky into preallocated workspaces (the hand-written small-matrix kernels of
-//! `crate::small`); no explicit inverse is formed and the right-hand sides do not allocate. If
+//! by Cholesky into preallocated workspaces: the hand-written small-matrix kernels of
+//! `crate::small` for small `n`, faer's blocked kernels (`crate::blocked`) above a measured
+//! crossover ([`Kernel`]); no explicit inverse is formed and the right-hand sides do not
+//! allocate. If
 //! `M` is not positive definite the derivative is filled with NaN, which the solver reports as
 //! [`crate::OdeError::NonFinite`] at that time.
 
-use faer::{Mat, MatRef, Side};
+use faer::{Accum, Mat, MatRef, Par, Side};
 
+use crate::blocked::{
+    self, DIRECT_BLOCKED_FROM, INTERNEURON_BLOCKED_FROM, MEASURE_BLOCKED_FROM, Whitener,
+};
 use crate::event::{Direction, EventFunction};
+use crate::normtest::NormTest;
 use crate::roots::brent;
 use crate::small::{
     axpy, cholesky, gram_rows_lower, mirror_lower, solve_lower_rows, solve_upper_rows, sym_op_norm,
@@ -85,41 +91,95 @@ impl Factor {
     }
 }
 
+/// Which implementation evaluates a flow's right-hand side. Both compute the same quantity;
+/// they differ in rounding only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernel {
+    /// The hand-written kernels for small `n`, faer's blocked ones from the measured crossover
+    /// on (`n >= 16` for the direct flow, `n >= 12` for the interneuron flow).
+    #[default]
+    Auto,
+    /// Hand-written loops (`crate::small`), fastest for `n` around 10.
+    Small,
+    /// faer's blocked Cholesky, triangular solves and products (`crate::blocked`).
+    Blocked,
+}
+
+impl Kernel {
+    /// Whether this choice uses the blocked kernels at size `n`, given the crossover `from`.
+    fn blocked(self, n: usize, from: usize) -> bool {
+        match self {
+            Kernel::Auto => n >= from,
+            Kernel::Small => false,
+            Kernel::Blocked => true,
+        }
+    }
+}
+
 /// Direct recurrent network, `dM/dt = M^{-1} C M^{-1} - I` (state `M`, `n x n`).
 ///
 /// With `C = S S^T` (Cholesky factor of C, computed once) and `M = L L^T`,
 /// `M^{-1} C M^{-1} = X X^T` where `X = M^{-1} S = L^{-T} (L^{-1} S)`: two triangular solves
 /// (the first on a triangular right-hand side) and one symmetric product per evaluation, and
-/// the result is exactly symmetric.
+/// the result is exactly symmetric. Both kernels ([`Kernel`]) follow these equations.
 #[derive(Debug)]
 pub struct DirectFlow {
     n: usize,
-    /// `S` by rows.
-    s: Vec<f64>,
-    chol: Factor,
-    /// `X` by rows.
-    x: Vec<f64>,
+    kernel: DirectKernel,
+}
+
+#[derive(Debug)]
+enum DirectKernel {
+    Small {
+        /// `S` by rows.
+        s: Vec<f64>,
+        chol: Factor,
+        /// `X` by rows.
+        x: Vec<f64>,
+    },
+    Blocked(Box<Whitener>),
 }
 
 impl DirectFlow {
-    /// Flow for the input covariance `C` (symmetric positive definite, `n x n`).
+    /// Flow for the input covariance `C` (symmetric positive definite, `n x n`), with the
+    /// kernel chosen by size.
     ///
     /// # Panics
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>) -> Self {
+        Self::with_kernel(c, Kernel::Auto)
+    }
+
+    /// As [`DirectFlow::new`], with the given kernel.
+    ///
+    /// # Panics
+    /// If `C` is not square or not positive definite.
+    pub fn with_kernel(c: MatRef<'_, f64>, kernel: Kernel) -> Self {
         let n = check_square(c);
-        Self {
-            n,
-            s: cholesky_factor_rows(c),
-            chol: Factor::new(n),
-            x: vec![0.0; n * n],
-        }
+        let kernel = if kernel.blocked(n, DIRECT_BLOCKED_FROM) {
+            DirectKernel::Blocked(Box::new(whitener(c)))
+        } else {
+            DirectKernel::Small {
+                s: cholesky_factor_rows(c),
+                chol: Factor::new(n),
+                x: vec![0.0; n * n],
+            }
+        };
+        Self { n, kernel }
     }
 
     /// Number of neurons `n`.
     pub fn n(&self) -> usize {
         self.n
     }
+}
+
+/// The blocked kernel's workspace for `C`.
+///
+/// # Panics
+/// If `C` is not positive definite.
+fn whitener(c: MatRef<'_, f64>) -> Whitener {
+    Whitener::new(c).expect("C must be symmetric positive definite")
 }
 
 impl System for DirectFlow {
@@ -129,16 +189,32 @@ impl System for DirectFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let n = self.n;
-        self.chol.l.copy_from_slice(y);
-        if !self.chol.factor() {
-            dy.fill(f64::NAN);
-            return;
+        match &mut self.kernel {
+            DirectKernel::Small { s, chol, x } => {
+                chol.l.copy_from_slice(y);
+                if !chol.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // X = M^{-1} S
+                chol.solve_lower_rhs(s, x);
+                // dM/dt = X X^T - I = M^{-1} C M^{-1} - I
+                gram_rows_lower(x, dy, n, n);
+                mirror_lower(dy, n);
+            }
+            DirectKernel::Blocked(wh) => {
+                wh.m_mut().copy_from(blocked::view(y, n, n));
+                if !wh.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // X = M^{-1} S; dM/dt = X X^T - I = M^{-1} C M^{-1} - I
+                wh.solve_z();
+                let mut d = blocked::view_mut(dy, n, n);
+                wh.gram_lower(d.as_mut());
+                blocked::mirror_lower(d);
+            }
         }
-        // X = M^{-1} S
-        self.chol.solve_lower_rhs(&self.s, &mut self.x);
-        // dM/dt = X X^T - I = M^{-1} C M^{-1} - I
-        gram_rows_lower(&self.x, dy, n, n);
-        mirror_lower(dy, n);
         for i in 0..n {
             dy[i * n + i] -= 1.0;
         }
@@ -153,41 +229,70 @@ impl System for DirectFlow {
 ///
 /// With `C = S S^T` (computed once), `M = W W^T = L L^T`, `Y = L^{-1} S` (lower triangular)
 /// and `V = L^{-1} W`: `M^{-1} C M^{-1} W = L^{-T} L^{-1} S S^T L^{-T} L^{-1} W
-/// = L^{-T} (Y (Y^T V))`, so `dW/dt = L^{-T} (Y (Y^T V)) - W`.
+/// = L^{-T} (Y (Y^T V))`, so `dW/dt = L^{-T} (Y (Y^T V)) - W` (small kernel). The blocked
+/// kernel forms the symmetric `A = M^{-1} C M^{-1} = Z Z^T` with `Z = L^{-T} Y` and takes one
+/// dense product, `dW/dt = A W - W`: fewer flops when `k >= n`, and mostly matrix products.
 #[derive(Debug)]
 pub struct InterneuronFlow {
     n: usize,
     k: usize,
-    /// `S` by rows.
-    s: Vec<f64>,
-    chol: Factor,
-    /// `W` by rows, `n x k`.
-    w: Vec<f64>,
-    /// `Y = L^{-1} S` by rows, `n x n` lower triangular.
-    yl: Vec<f64>,
-    /// `V = L^{-1} W`, then `Y P`, by rows, `n x k`.
-    v: Vec<f64>,
-    /// `P = Y^T V` by rows, `n x k`.
-    p: Vec<f64>,
+    kernel: InterneuronKernel,
+}
+
+#[derive(Debug)]
+enum InterneuronKernel {
+    Small {
+        /// `S` by rows.
+        s: Vec<f64>,
+        chol: Factor,
+        /// `W` by rows, `n x k`.
+        w: Vec<f64>,
+        /// `Y = L^{-1} S` by rows, `n x n` lower triangular.
+        yl: Vec<f64>,
+        /// `V = L^{-1} W`, then `Y P`, by rows, `n x k`.
+        v: Vec<f64>,
+        /// `P = Y^T V` by rows, `n x k`.
+        p: Vec<f64>,
+    },
+    Blocked {
+        wh: Box<Whitener>,
+        /// `A = M^{-1} C M^{-1}`, both triangles.
+        a: Mat<f64>,
+    },
 }
 
 impl InterneuronFlow {
-    /// Flow for the input covariance `C` (`n x n`, positive definite) and `k` interneurons.
+    /// Flow for the input covariance `C` (`n x n`, positive definite) and `k` interneurons,
+    /// with the kernel chosen by size.
     ///
     /// # Panics
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>, k: usize) -> Self {
+        Self::with_kernel(c, k, Kernel::Auto)
+    }
+
+    /// As [`InterneuronFlow::new`], with the given kernel.
+    ///
+    /// # Panics
+    /// If `C` is not square or not positive definite.
+    pub fn with_kernel(c: MatRef<'_, f64>, k: usize, kernel: Kernel) -> Self {
         let n = check_square(c);
-        Self {
-            n,
-            k,
-            s: cholesky_factor_rows(c),
-            chol: Factor::new(n),
-            w: vec![0.0; n * k],
-            yl: vec![0.0; n * n],
-            v: vec![0.0; n * k],
-            p: vec![0.0; n * k],
-        }
+        let kernel = if kernel.blocked(n, INTERNEURON_BLOCKED_FROM) {
+            InterneuronKernel::Blocked {
+                wh: Box::new(whitener(c)),
+                a: Mat::zeros(n, n),
+            }
+        } else {
+            InterneuronKernel::Small {
+                s: cholesky_factor_rows(c),
+                chol: Factor::new(n),
+                w: vec![0.0; n * k],
+                yl: vec![0.0; n * n],
+                v: vec![0.0; n * k],
+                p: vec![0.0; n * k],
+            }
+        };
+        Self { n, k, kernel }
     }
 
     /// Number of neurons `n`.
@@ -208,38 +313,74 @@ impl System for InterneuronFlow {
 
     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let (n, k) = (self.n, self.k);
-        // M = W W^T (lower triangle), from W by rows
-        transpose(y, &mut self.w, n, k);
-        gram_rows_lower(&self.w, &mut self.chol.l, n, k);
-        if !self.chol.factor() {
-            dy.fill(f64::NAN);
-            return;
-        }
-        let (l, inv_d) = (&self.chol.l, &self.chol.inv_diag);
-        // Y = L^{-1} S (lower triangular), V = L^{-1} W
-        self.yl.copy_from_slice(&self.s);
-        solve_lower_rows(l, inv_d, &mut self.yl, n, n, true);
-        self.v.copy_from_slice(&self.w);
-        solve_lower_rows(l, inv_d, &mut self.v, n, k, false);
-        // P = Y^T V: row_i(P) = sum_{p >= i} Y_pi row_p(V)
-        self.p.fill(0.0);
-        for (p, v_p) in self.v.chunks_exact(k).enumerate() {
-            for (i, p_i) in self.p.chunks_exact_mut(k).take(p + 1).enumerate() {
-                axpy(p_i, self.yl[p * n + i], v_p);
+        match &mut self.kernel {
+            InterneuronKernel::Small {
+                s,
+                chol,
+                w,
+                yl,
+                v,
+                p,
+            } => {
+                // M = W W^T (lower triangle), from W by rows
+                transpose(y, w, n, k);
+                gram_rows_lower(w, &mut chol.l, n, k);
+                if !chol.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                let (l, inv_d) = (&chol.l, &chol.inv_diag);
+                // Y = L^{-1} S (lower triangular), V = L^{-1} W
+                yl.copy_from_slice(s);
+                solve_lower_rows(l, inv_d, yl, n, n, true);
+                v.copy_from_slice(w);
+                solve_lower_rows(l, inv_d, v, n, k, false);
+                // P = Y^T V: row_i(P) = sum_{p >= i} Y_pi row_p(V)
+                p.fill(0.0);
+                for (q, v_q) in v.chunks_exact(k).enumerate() {
+                    for (i, p_i) in p.chunks_exact_mut(k).take(q + 1).enumerate() {
+                        axpy(p_i, yl[q * n + i], v_q);
+                    }
+                }
+                // Y P: row_i = sum_{q <= i} Y_iq row_q(P), into the V buffer
+                for (i, r_i) in v.chunks_exact_mut(k).enumerate() {
+                    r_i.fill(0.0);
+                    for (q, p_q) in p.chunks_exact(k).take(i + 1).enumerate() {
+                        axpy(r_i, yl[i * n + q], p_q);
+                    }
+                }
+                // dW/dt = L^{-T} (Y P) - W = M^{-1} C M^{-1} W - W
+                solve_upper_rows(l, inv_d, v, n, k);
+                for j in 0..k {
+                    for i in 0..n {
+                        dy[j * n + i] = v[i * k + j] - y[j * n + i];
+                    }
+                }
             }
-        }
-        // Y P: row_i = sum_{p <= i} Y_ip row_p(P), into the V buffer
-        for (i, q_i) in self.v.chunks_exact_mut(k).enumerate() {
-            q_i.fill(0.0);
-            for (p, p_p) in self.p.chunks_exact(k).take(i + 1).enumerate() {
-                axpy(q_i, self.yl[i * n + p], p_p);
-            }
-        }
-        // dW/dt = L^{-T} (Y P) - W = M^{-1} C M^{-1} W - W
-        solve_upper_rows(l, inv_d, &mut self.v, n, k);
-        for j in 0..k {
-            for i in 0..n {
-                dy[j * n + i] = self.v[i * k + j] - y[j * n + i];
+            InterneuronKernel::Blocked { wh, a } => {
+                let w = blocked::view(y, n, k);
+                // M = W W^T
+                blocked::gram_lower(w, wh.m_mut());
+                if !wh.factor() {
+                    dy.fill(f64::NAN);
+                    return;
+                }
+                // A = Z Z^T = M^{-1} C M^{-1}
+                wh.solve_z();
+                wh.gram_lower(a.as_mut());
+                blocked::mirror_lower(a.as_mut());
+                // dW/dt = A W - W
+                faer::linalg::matmul::matmul(
+                    blocked::view_mut(dy, n, k),
+                    Accum::Replace,
+                    a.as_ref(),
+                    w,
+                    1.0,
+                    Par::Seq,
+                );
+                for (d, w) in dy.iter_mut().zip(y) {
+                    *d -= w;
+                }
             }
         }
     }
@@ -484,11 +625,11 @@ pub trait ErrorMeasure {
     }
 }
 
-/// Sign screen for `||A||_op - eps` of a symmetric `n x n` matrix `A`, from
-/// `||A||_F / sqrt(n) <= ||A||_op <= ||A||_F`: `Some(bound - eps)` with the correct sign when
-/// the Frobenius norm decides, `None` when the eigenvalues are needed.
-fn frobenius_screen(a: &[f64], n: usize, eps: f64) -> Option<f64> {
-    let fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+/// Sign screen for `||A||_op - eps` of a symmetric `n x n` matrix `A` with Frobenius norm
+/// `fro`, from `||A||_F / sqrt(n) <= ||A||_op <= ||A||_F`: `Some(bound - eps)` with the correct
+/// sign when the Frobenius norm decides, `None` when the eigenvalues (or sharper bounds) are
+/// needed.
+fn frobenius_screen(fro: f64, n: usize, eps: f64) -> Option<f64> {
     let lower = fro / (n as f64).sqrt();
     if lower > eps {
         Some(lower - eps)
@@ -501,32 +642,46 @@ fn frobenius_screen(a: &[f64], n: usize, eps: f64) -> Option<f64> {
     }
 }
 
-/// Workspace to form `M` from the state and take the operator norm of symmetric `n x n`
-/// matrices.
+/// `||A||_F` of a flat matrix.
+fn frobenius_norm(a: &[f64]) -> f64 {
+    a.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Workspace to form `M` from the state and take (or bound) the operator norm of symmetric
+/// `n x n` matrices: the hand-written kernels below [`MEASURE_BLOCKED_FROM`], faer's products
+/// and eigensolver with the bounds of `crate::normtest` from there on.
 #[derive(Debug)]
 struct SymWork {
     n: usize,
     layout: Layout,
     m: Vec<f64>,
     inv_diag: Vec<f64>,
-    /// `W` by rows (`W` layout only).
+    /// `W` by rows (`W` layout, small sizes only).
     w: Vec<f64>,
-    /// Scratch of the tridiagonal eigenvalue routine (`n^2 + 4 n`).
+    /// Scratch of the tridiagonal eigenvalue routine (`n^2 + 4 n`, small sizes only).
     eig: Vec<f64>,
+    /// Lanczos and Cholesky bounds and the eigensolver (blocked sizes only).
+    test: Option<Box<NormTest>>,
 }
 
 impl SymWork {
     fn new(n: usize, layout: Layout) -> Self {
+        let blocked = n >= MEASURE_BLOCKED_FROM;
         Self {
             n,
             layout,
             m: vec![0.0; n * n],
             inv_diag: vec![0.0; n],
             w: match layout {
-                Layout::M => Vec::new(),
-                Layout::W { k } => vec![0.0; n * k],
+                Layout::W { k } if !blocked => vec![0.0; n * k],
+                _ => Vec::new(),
             },
-            eig: vec![0.0; n * n + 4 * n],
+            eig: if blocked {
+                Vec::new()
+            } else {
+                vec![0.0; n * n + 4 * n]
+            },
+            test: blocked.then(|| Box::new(NormTest::new(n))),
         }
     }
 
@@ -535,6 +690,12 @@ impl SymWork {
         let n = self.n;
         match self.layout {
             Layout::M => self.m.copy_from_slice(y),
+            Layout::W { k } if self.test.is_some() => {
+                // M = W W^T
+                let mut m = blocked::view_mut(&mut self.m, n, n);
+                blocked::gram_lower(blocked::view(y, n, k), m.as_mut());
+                blocked::mirror_lower(m);
+            }
             Layout::W { k } => {
                 // M = W W^T
                 transpose(y, &mut self.w, n, k);
@@ -546,7 +707,28 @@ impl SymWork {
 
     /// `max |eigenvalue|` of the symmetric matrix `a` (lower triangle read) = its operator norm.
     fn op_norm(&mut self, a: &[f64]) -> f64 {
-        sym_op_norm(a, self.n, &mut self.eig)
+        match &mut self.test {
+            Some(test) => test.exact(a),
+            None => sym_op_norm(a, self.n, &mut self.eig),
+        }
+    }
+
+    /// A number with the sign of `||A||_op - eps` for the symmetric `a` (both triangles): a
+    /// bound when one decides (Frobenius; at blocked sizes also Lanczos and Cholesky), else
+    /// the exact difference.
+    fn excess(&mut self, a: &[f64], eps: f64) -> f64 {
+        let fro = frobenius_norm(a);
+        if let Some(g) = frobenius_screen(fro, self.n, eps) {
+            return g;
+        }
+        match &mut self.test {
+            Some(test) => {
+                let (g, decided) = test.excess(a, fro, eps);
+                tracing::trace!(?decided, g, "stopping check");
+                g
+            }
+            None => sym_op_norm(a, self.n, &mut self.eig) - eps,
+        }
     }
 }
 
@@ -601,37 +783,29 @@ impl SqrtDistance {
             *d = m - s;
         }
     }
-
-    fn diff_op_norm(&mut self) -> f64 {
-        let diff = std::mem::take(&mut self.diff);
-        let r = self.work.op_norm(&diff);
-        self.diff = diff;
-        r
-    }
 }
 
 impl ErrorMeasure for SqrtDistance {
     fn value(&mut self, y: &[f64]) -> f64 {
         self.load_diff(y);
-        self.diff_op_norm()
+        self.work.op_norm(&self.diff)
     }
 
     fn excess(&mut self, y: &[f64], eps: f64) -> f64 {
         self.load_diff(y);
-        match frobenius_screen(&self.diff, self.work.n, eps) {
-            Some(g) => g,
-            None => self.diff_op_norm() - eps,
-        }
+        self.work.excess(&self.diff, eps)
     }
 }
 
 /// `||C_yy - I||_op` with `C_yy = M^{-1} C M^{-1}` (`+inf` if `M` is not positive definite).
 #[derive(Debug)]
 pub struct WhiteningError {
-    /// Lower Cholesky factor `S` of `C = S S^T`, by rows.
+    /// Lower Cholesky factor `S` of `C = S S^T`, by rows (small sizes).
     s: Vec<f64>,
     x: Vec<f64>,
     a: Vec<f64>,
+    /// `C_yy = Z Z^T`, `Z = M^{-1} S`, by faer (blocked sizes).
+    wh: Option<Box<Whitener>>,
     work: SymWork,
 }
 
@@ -642,11 +816,22 @@ impl WhiteningError {
     /// If `C` is not square or not positive definite.
     pub fn new(c: MatRef<'_, f64>, layout: Layout) -> Self {
         let n = check_square(c);
+        let work = SymWork::new(n, layout);
+        let blocked = work.test.is_some();
         Self {
-            s: cholesky_factor_rows(c),
-            x: vec![0.0; n * n],
+            s: if blocked {
+                Vec::new()
+            } else {
+                cholesky_factor_rows(c)
+            },
+            x: if blocked {
+                Vec::new()
+            } else {
+                vec![0.0; n * n]
+            },
             a: vec![0.0; n * n],
-            work: SymWork::new(n, layout),
+            wh: blocked.then(|| Box::new(whitener(c))),
+            work,
         }
     }
 }
@@ -655,28 +840,36 @@ impl WhiteningError {
     /// `a <- C_yy - I`; `false` if `M` is not positive definite.
     fn load_a(&mut self, y: &[f64]) -> bool {
         let n = self.work.n;
-        self.work.load_m(y);
-        let w = &mut self.work;
-        if !cholesky(&mut w.m, &mut w.inv_diag, n) {
-            return false;
+        if let Some(wh) = &mut self.wh {
+            match self.work.layout {
+                Layout::M => wh.m_mut().copy_from(blocked::view(y, n, n)),
+                Layout::W { k } => blocked::gram_lower(blocked::view(y, n, k), wh.m_mut()),
+            }
+            if !wh.factor() {
+                return false;
+            }
+            // C_yy = M^{-1} C M^{-1} = Z Z^T
+            wh.solve_z();
+            let mut a = blocked::view_mut(&mut self.a, n, n);
+            wh.gram_lower(a.as_mut());
+            blocked::mirror_lower(a);
+        } else {
+            self.work.load_m(y);
+            let w = &mut self.work;
+            if !cholesky(&mut w.m, &mut w.inv_diag, n) {
+                return false;
+            }
+            // x = M^{-1} S = L^{-T} (L^{-1} S); C_yy = M^{-1} C M^{-1} = x x^T
+            self.x.copy_from_slice(&self.s);
+            solve_lower_rows(&w.m, &w.inv_diag, &mut self.x, n, n, true);
+            solve_upper_rows(&w.m, &w.inv_diag, &mut self.x, n, n);
+            gram_rows_lower(&self.x, &mut self.a, n, n);
+            mirror_lower(&mut self.a, n);
         }
-        // x = M^{-1} S = L^{-T} (L^{-1} S); C_yy = M^{-1} C M^{-1} = x x^T; then C_yy - I
-        self.x.copy_from_slice(&self.s);
-        solve_lower_rows(&w.m, &w.inv_diag, &mut self.x, n, n, true);
-        solve_upper_rows(&w.m, &w.inv_diag, &mut self.x, n, n);
-        gram_rows_lower(&self.x, &mut self.a, n, n);
-        mirror_lower(&mut self.a, n);
         for i in 0..n {
             self.a[i * n + i] -= 1.0;
         }
         true
-    }
-
-    fn a_op_norm(&mut self) -> f64 {
-        let a = std::mem::take(&mut self.a);
-        let r = self.work.op_norm(&a);
-        self.a = a;
-        r
     }
 }
 
@@ -685,17 +878,14 @@ impl ErrorMeasure for WhiteningError {
         if !self.load_a(y) {
             return f64::INFINITY;
         }
-        self.a_op_norm()
+        self.work.op_norm(&self.a)
     }
 
     fn excess(&mut self, y: &[f64], eps: f64) -> f64 {
         if !self.load_a(y) {
             return f64::INFINITY;
         }
-        match frobenius_screen(&self.a, self.work.n, eps) {
-            Some(g) => g,
-            None => self.a_op_norm() - eps,
-        }
+        self.work.excess(&self.a, eps)
     }
 }
 
@@ -737,6 +927,10 @@ mod tests {
     use crate::driver::{EventStatus, Method, Options, Output, integrate, integrate_until_event};
     use crate::error::OdeError;
     use crate::event::Directed;
+    use faer::prelude::Solve;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::StandardNormal;
 
     /// Householder reflection `Q = I - 2 v v^T / (v^T v)` (orthogonal, symmetric), flat.
     fn householder(v: &[f64]) -> Vec<f64> {
@@ -1139,6 +1333,192 @@ mod tests {
         assert!(max_abs_diff(&dy, &expected) < 1e-12);
     }
 
+    /// Random `G G^T / n + shift I` (flat) from a seeded stream.
+    fn random_spd(rng: &mut ChaCha8Rng, n: usize, shift: f64) -> Vec<f64> {
+        let g: Vec<f64> = (0..n * n).map(|_| rng.sample(StandardNormal)).collect();
+        let mut a = wwt(&g, n, n);
+        for (p, v) in a.iter_mut().enumerate() {
+            *v /= n as f64;
+            if p % (n + 1) == 0 {
+                *v += shift;
+            }
+        }
+        a
+    }
+
+    fn rel_diff(x: &[f64], y: &[f64]) -> f64 {
+        let num = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+        let den = y.iter().map(|b| b * b).sum::<f64>();
+        (num / den).sqrt()
+    }
+
+    #[test]
+    fn small_and_blocked_kernels_agree_across_the_crossover() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let sizes = [1, 2, 5, 10, 11, 12, 15, 16, 33, 40, 70];
+        for n in sizes {
+            let c = mat_from_flat(&random_spd(&mut rng, n, 0.5), n);
+            // Direct flow at a random positive definite M.
+            let m = random_spd(&mut rng, n, 1.0);
+            let (mut small, mut blocked) = (vec![0.0; n * n], vec![0.0; n * n]);
+            DirectFlow::with_kernel(c.as_ref(), Kernel::Small).rhs(0.0, &m, &mut small);
+            DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &m, &mut blocked);
+            let e = rel_diff(&blocked, &small);
+            assert!(e < 1e-12, "direct n {n}: {e}");
+            // Both exactly symmetric.
+            for j in 0..n {
+                for i in 0..j {
+                    assert_eq!(blocked[j * n + i], blocked[i * n + j]);
+                }
+            }
+            // The automatic choice is one of the two, bit for bit.
+            let mut auto = vec![0.0; n * n];
+            DirectFlow::new(c.as_ref()).rhs(0.0, &m, &mut auto);
+            assert_eq!(
+                auto,
+                if n >= DIRECT_BLOCKED_FROM {
+                    blocked
+                } else {
+                    small
+                }
+            );
+            // Interneuron flow at a random, well-conditioned W = [I | 0] + 0.3 G / sqrt(k)
+            // (k >= n, including k > n).
+            for k in [n, n + 3, 2 * n] {
+                let scale = 0.3 / (k as f64).sqrt();
+                let w: Vec<f64> = (0..n * k)
+                    .map(|p| {
+                        scale * rng.sample::<f64, _>(StandardNormal)
+                            + f64::from(p % (n + 1) == 0 && p < n * n)
+                    })
+                    .collect();
+                let (mut small, mut blocked) = (vec![0.0; n * k], vec![0.0; n * k]);
+                InterneuronFlow::with_kernel(c.as_ref(), k, Kernel::Small).rhs(0.0, &w, &mut small);
+                InterneuronFlow::with_kernel(c.as_ref(), k, Kernel::Blocked).rhs(
+                    0.0,
+                    &w,
+                    &mut blocked,
+                );
+                let e = rel_diff(&blocked, &small);
+                assert!(e < 1e-12, "interneurons n {n} k {k}: {e}");
+                let mut auto = vec![0.0; n * k];
+                InterneuronFlow::new(c.as_ref(), k).rhs(0.0, &w, &mut auto);
+                let expected = if n >= INTERNEURON_BLOCKED_FROM {
+                    blocked
+                } else {
+                    small
+                };
+                assert_eq!(auto, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_measures_match_small_and_decide_the_right_side() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for n in [MEASURE_BLOCKED_FROM, 40] {
+            let c = mat_from_flat(&random_spd(&mut rng, n, 0.5), n);
+            let s = sqrt_psd(c.as_ref());
+            // Directions: a random symmetric perturbation, and one along C^{1/2}.
+            let g = random_spd(&mut rng, n, -0.5);
+            let k = n + 2;
+            for (dir, scale) in [(&g, 1.0), (&s, 1.0), (&g, -1.0)] {
+                for t in [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1] {
+                    let m: Vec<f64> = (0..n * n).map(|p| s[p] + scale * t * dir[p]).collect();
+                    // W = [M^{1/2} | 0] gives W W^T = M.
+                    let half = sqrt_psd(mat_from_flat(&m, n).as_ref());
+                    let mut w = vec![0.0; n * k];
+                    w[..n * n].copy_from_slice(&half);
+                    for layout in [Layout::M, Layout::W { k }] {
+                        let y = if layout == Layout::M { &m } else { &w };
+                        let mut sd = SqrtDistance::new(c.as_ref(), layout);
+                        let mut we = WhiteningError::new(c.as_ref(), layout);
+                        let (vs, vw) = (sd.value(y), we.value(y));
+                        for eps in [1e-3, 1e-2, 0.05, vs, vw] {
+                            let (gs, gw) = (sd.excess(y, eps), we.excess(y, eps));
+                            assert_eq!(gs > 0.0, vs > eps, "n {n} t {t} eps {eps}: {gs}, {vs}");
+                            assert_eq!(gw > 0.0, vw > eps, "n {n} t {t} eps {eps}: {gw}, {vw}");
+                        }
+                        // The whitening error by the small kernels (dense reference).
+                        let x = {
+                            let mm = mat_from_flat(&m, n);
+                            let inv = mm.llt(Side::Lower).unwrap().solve(c.as_ref());
+                            let a = mm.llt(Side::Lower).unwrap().solve(inv.transpose());
+                            let a = Mat::from_fn(n, n, |i, j| {
+                                0.5 * (a[(i, j)] + a[(j, i)]) - f64::from(u8::from(i == j))
+                            });
+                            a.self_adjoint_eigenvalues(Side::Lower)
+                                .unwrap()
+                                .iter()
+                                .fold(0.0, |acc: f64, v| acc.max(v.abs()))
+                        };
+                        assert!((vw - x).abs() < 1e-10 * x.max(1.0), "{vw} vs {x}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_sizes_reach_the_closed_form_convergence_time() {
+        // Commuting start at n = 20 (blocked kernels and measures): the event time is the
+        // largest scalar convergence time over the eigenvalues.
+        let n = 20;
+        let mut rng = ChaCha8Rng::seed_from_u64(20);
+        let g = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
+        let q = g.qr().compute_Q();
+        let q: Vec<f64> = (0..n * n).map(|p| q[(p % n, p / n)]).collect();
+        let lambda: Vec<f64> = (0..n).map(|i| 1.0 + 4.0 * i as f64).collect();
+        let c = mat_from_flat(&conj(&q, &lambda), n);
+        let (cc, eps) = (9.0, 1e-2);
+        let o = Options::with_tolerances(1e-10, 1e-12);
+        let r = integrate_until_event(
+            DirectFlow::new(c.as_ref()),
+            Method::Dop853,
+            0.0,
+            &conj(&q, &vec![cc; n]),
+            1e3,
+            &o,
+            Below::new(SqrtDistance::new(c.as_ref(), Layout::M), eps),
+        )
+        .unwrap();
+        let expected = lambda
+            .iter()
+            .map(|&l| t_direct(l, cc, eps))
+            .fold(0.0, f64::max);
+        assert!(
+            (r.t - expected).abs() < 1e-6 * expected,
+            "{} vs {expected}",
+            r.t
+        );
+        let k = n + 1;
+        let mut w0 = vec![0.0; n * k];
+        for p in 0..n * n {
+            w0[p] = cc.sqrt() * q[p];
+        }
+        let r = integrate_until_event(
+            InterneuronFlow::new(c.as_ref(), k),
+            Method::Dop853,
+            0.0,
+            &w0,
+            1e3,
+            &o,
+            Below::new(WhiteningError::new(c.as_ref(), Layout::W { k }), eps),
+        )
+        .unwrap();
+        // ||C_yy - I|| = max_i |lambda_i / m_i^2 - 1| <= eps: m_i^2 = lambda_i / (1 -+ eps).
+        let expected = lambda
+            .iter()
+            // m(t)^2 = l + (cc^2 - l) e^{-4t} reaches l / (1 - eps) from above.
+            .map(|&l| 0.25 * ((cc * cc - l) / (l / (1.0 - eps) - l)).ln())
+            .fold(0.0, f64::max);
+        assert!(
+            (r.t - expected).abs() < 1e-6 * expected,
+            "{} vs {expected}",
+            r.t
+        );
+    }
+
     #[test]
     fn indefinite_state_gives_nan_and_error_with_time() {
         let n = 3;
@@ -1152,6 +1532,15 @@ mod tests {
         // Rank-deficient W (a zero row): W W^T singular.
         let w = [1.0, 0.0, 0.0, 0.5, 0.0, 2.0, 0.0, 0.0, 1.0];
         InterneuronFlow::new(c.as_ref(), 3).rhs(0.0, &w, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        // The blocked kernels too (also for NaN in the state).
+        DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &bad, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        InterneuronFlow::with_kernel(c.as_ref(), 3, Kernel::Blocked).rhs(0.0, &w, &mut dy);
+        assert!(dy.iter().all(|v| v.is_nan()));
+        let mut nan = conj(&householder(&[0.0, 1.0, 1.0]), &[1.0, 0.5, 2.0]);
+        nan[4] = f64::NAN;
+        DirectFlow::with_kernel(c.as_ref(), Kernel::Blocked).rhs(0.0, &nan, &mut dy);
         assert!(dy.iter().all(|v| v.is_nan()));
         let err = integrate(
             DirectFlow::new(c.as_ref()),

@@ -13,6 +13,7 @@
 //! * [`flows`]: the direct and interneuron gradient flows of paper 1, their scalar reductions,
 //!   closed forms and error measures.
 
+mod blocked;
 pub mod controller;
 pub mod dop853;
 pub mod driver;
@@ -21,6 +22,7 @@ pub mod event;
 pub mod explicit;
 pub mod flows;
 pub mod interrupt;
+mod normtest;
 pub mod roots;
 pub mod rosenbrock;
 mod scratch;

@@ -260,7 +260,7 @@ fn tridiagonalize(
 /// QL iterations with Wilkinson's shift (the `tql1` algorithm of EISPACK). Returns `false` if
 /// an eigenvalue needs more than 60 iterations. Rotation lengths use `sqrt(f^2 + g^2)` rather
 /// than `hypot` (several times faster; entries here are far from the overflow range 1e154).
-fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) -> bool {
+pub(crate) fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) -> bool {
     let n = d.len();
     for l in 0..n {
         let mut iter = 0;
