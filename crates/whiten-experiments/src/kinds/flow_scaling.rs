@@ -291,7 +291,7 @@ impl Experiment for FlowScaling {
         }
         out.figure(Figure::grid(
             "flow_scaling",
-            &format!(
+            format!(
                 "Convergence time against the initial scale c at n = {:?} ({} init, k = n)",
                 self.ns,
                 self.init.label()
