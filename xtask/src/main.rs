@@ -1,9 +1,13 @@
 //! `cargo xtask`: project automation for the whiten workspace.
 //!
 //! ```text
+//! cargo xtask test [--python-only] [-- PYTEST_ARGS...]
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //!                        [--photographs]
 //! ```
+//!
+//! `test` runs every test of the workspace: `cargo test --workspace --locked`, then the Python
+//! package's pytest tests in a venv under the target folder (see [`test`]).
 //!
 //! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
 //! `experiments/` (or those whose file stem is named), writes `results/<name>/` and
@@ -32,6 +36,8 @@ use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod test;
+
 #[derive(Parser)]
 #[command(name = "xtask", about = "whiten project automation")]
 struct Cli {
@@ -41,6 +47,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Run every test: `cargo test --workspace --locked`, then the Python package's tests.
+    Test {
+        /// Only the Python tests (skip `cargo test`).
+        #[arg(long)]
+        python_only: bool,
+        /// Arguments passed on to pytest (after `--`).
+        #[arg(last = true)]
+        pytest_args: Vec<String>,
+    },
     /// Run the experiments of both papers and write results/ with REPORT.md.
     Reproduce {
         /// Experiment file stems to run (default: every file in experiments/).
@@ -103,6 +118,13 @@ fn find_workspace(start: &Path) -> Option<PathBuf> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Task::Test {
+            python_only,
+            pytest_args,
+        } => {
+            let root = root();
+            test::run(&root, &target_dir(&root), python_only, &pytest_args)
+        }
         Task::Reproduce {
             names,
             out,
@@ -419,8 +441,11 @@ fn build(root: &Path, profile: &str) -> Result<PathBuf> {
         .join(format!("whiten{}", std::env::consts::EXE_SUFFIX)))
 }
 
+/// The target folder: `CARGO_TARGET_DIR` (relative to the current folder when relative, as
+/// cargo reads it), else `target/` of the checkout.
 fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+    let cwd = std::env::current_dir().unwrap_or_else(|_| root.to_path_buf());
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| cwd.join(t))
 }
 
 fn experiment_files(dir: &Path, names: &[String]) -> Result<Vec<PathBuf>> {
