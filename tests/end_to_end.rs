@@ -208,8 +208,14 @@ fn warnings_reach_the_run_line_and_the_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("short/summary.json")).unwrap())
             .unwrap();
-    // The run line counts the claims and names the failed ones.
-    let claims = summary["claims"].as_array().expect("claims in the summary");
+    // The run line counts the claims (comparisons with published numbers apart) and names
+    // the failed ones.
+    let claims: Vec<&serde_json::Value> = summary["claims"]
+        .as_array()
+        .expect("claims in the summary")
+        .iter()
+        .filter(|c| c["informative"] != serde_json::Value::Bool(true))
+        .collect();
     let failed: Vec<&str> = claims
         .iter()
         .filter(|c| c["pass"] != serde_json::Value::Bool(true))
@@ -229,6 +235,25 @@ fn warnings_reach_the_run_line_and_the_summary() {
             "{stdout}"
         );
     }
+    // Comparisons are counted apart, as agreeing or not.
+    let comparisons: Vec<&serde_json::Value> = summary["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["informative"] == serde_json::Value::Bool(true))
+        .collect();
+    let agree = comparisons
+        .iter()
+        .filter(|c| c["pass"] == serde_json::Value::Bool(true))
+        .count();
+    assert!(
+        !comparisons.is_empty(),
+        "the fixture compares with published values"
+    );
+    assert!(
+        stdout.contains(&format!("comparisons {agree}/{} agree", comparisons.len())),
+        "{stdout}"
+    );
     let warnings = summary["warnings"]
         .as_array()
         .expect("warnings in the summary");

@@ -187,15 +187,15 @@ fn second_run_skips_and_changes_rerun() {
     // A changed parameter re-runs that experiment only.
     let changed = dir.join("online_changed.ron");
     let src = std::fs::read_to_string(&files[0]).unwrap();
-    assert!(src.contains("threshold: 0.6,"));
+    assert!(src.contains("samples: 4000,"));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(&changed, src.replace("threshold: 0.6,", "threshold: 0.65,")).unwrap();
+    std::fs::write(&changed, src.replace("samples: 4000,", "samples: 4100,")).unwrap();
     let files2 = vec![changed.display().to_string(), files[1].clone()];
     let third = run_ok(&files2, &dir, &[]);
     assert!(third.contains("ok     online_learning"), "{third}");
     assert!(third.contains("skipped offline_learning"), "{third}");
     let cfg = std::fs::read_to_string(dir.join("online_learning/config.ron")).unwrap();
-    assert!(cfg.contains("threshold: 0.65"), "{cfg}");
+    assert!(cfg.contains("samples: 4100"), "{cfg}");
     assert_ne!(
         std::fs::read(dir.join("online_learning/manifest.json")).unwrap(),
         before["online_learning/manifest.json"]
