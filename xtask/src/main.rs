@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation for the whiten workspace.
 //!
 //! ```text
+//! cargo xtask test [--python-only] [-- PYTEST_ARGS...]
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //!                        [--photographs]
 //! cargo xtask bench-flows [--sizes 10,50,200,500] [--rounds 3] [--seconds 0.5]
@@ -8,6 +9,9 @@
 //!
 //! `bench-flows` times whiten against scipy on the gradient flows of paper 1 in one run (see
 //! `bench_flows.rs`); it is not part of CI.
+//!
+//! `test` runs every test of the workspace: `cargo test --workspace --locked`, then the Python
+//! package's pytest tests in a venv under the target folder (see [`test`]).
 //!
 //! `reproduce` builds the `whiten` binary in release mode, runs every experiment file in
 //! `experiments/` (or those whose file stem is named), writes `results/<name>/` and
@@ -38,6 +42,8 @@ use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod test;
+
 #[derive(Parser)]
 #[command(name = "xtask", about = "whiten project automation")]
 struct Cli {
@@ -47,6 +53,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Run every test: `cargo test --workspace --locked`, then the Python package's tests.
+    Test {
+        /// Only the Python tests (skip `cargo test`).
+        #[arg(long)]
+        python_only: bool,
+        /// Arguments passed on to pytest (after `--`).
+        #[arg(last = true)]
+        pytest_args: Vec<String>,
+    },
     /// Run the experiments of both papers and write results/ with REPORT.md.
     Reproduce {
         /// Experiment file stems to run (default: every file in experiments/).
@@ -126,6 +141,13 @@ fn run(cli: Cli) -> Result<()> {
             rounds,
             seconds,
         } => bench_flows::bench_flows(&root(), &sizes, rounds.max(1), seconds),
+        Task::Test {
+            python_only,
+            pytest_args,
+        } => {
+            let root = root();
+            test::run(&root, &target_dir(&root), python_only, &pytest_args)
+        }
         Task::Reproduce {
             names,
             out,
@@ -445,8 +467,11 @@ fn build(root: &Path, profile: &str) -> Result<PathBuf> {
         .join(format!("whiten{}", std::env::consts::EXE_SUFFIX)))
 }
 
+/// The target folder: `CARGO_TARGET_DIR` (relative to the current folder when relative, as
+/// cargo reads it), else `target/` of the checkout.
 fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+    let cwd = std::env::current_dir().unwrap_or_else(|_| root.to_path_buf());
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| cwd.join(t))
 }
 
 fn experiment_files(dir: &Path, names: &[String]) -> Result<Vec<PathBuf>> {

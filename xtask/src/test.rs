@@ -1,0 +1,178 @@
+//! `cargo xtask test`: every test of the workspace in one command.
+//!
+//! 1. `cargo test --workspace --locked`;
+//! 2. the Python package: a virtual environment under the target folder
+//!    (`<target>/py-venv`, reused when present) with numpy, pytest and maturin; the package
+//!    `whiten` built by `maturin develop` (dev profile, into the workspace's target folder, so
+//!    the Rust crates compiled by step 1 are reused) and installed there; then pytest on
+//!    `crates/whiten-py/tests`, whose summary line is shown.
+//!
+//! Where python3, its `venv` module or pip cannot be used, step 2 prints
+//! `SKIPPED python tests: <why>` and the command succeeds, except under `CI=true`, where
+//! that is an error. A failing build or test always fails the command.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// Runs every test: cargo's, then pytest's (`pytest_args` are passed on to pytest).
+pub fn run(root: &Path, target: &Path, skip_cargo: bool, pytest_args: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if !skip_cargo {
+        let start = Instant::now();
+        eprintln!("xtask: cargo test --workspace --locked");
+        let ok = Command::new(&cargo)
+            .current_dir(root)
+            .args(["test", "--workspace", "--locked"])
+            .status()
+            .context("cannot run cargo")?
+            .success();
+        if !ok {
+            bail!("cargo test failed");
+        }
+        eprintln!(
+            "xtask: cargo tests took {:.0} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    match python_env(target)? {
+        Ok(venv) => python_tests(root, target, &venv, pytest_args),
+        Err(why) => skip(&why),
+    }
+}
+
+/// The SKIPPED line, or an error under `CI=true`.
+fn skip(why: &str) -> Result<()> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        bail!("python tests cannot run under CI=true: {why}");
+    }
+    println!("SKIPPED python tests: {why}");
+    Ok(())
+}
+
+/// The last non-empty line of a command's stderr (or stdout), to say why it failed.
+fn last_line(out: &Output) -> String {
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .trim()
+        .to_owned()
+}
+
+/// The venv's python, creating the venv and installing the test tools when needed; `Ok(Err)`
+/// says why Python cannot be used here.
+fn python_env(target: &Path) -> Result<std::result::Result<PathBuf, String>> {
+    let python3 = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let venv = target.join("py-venv");
+    let py = venv.join("bin").join("python");
+    if !py.is_file() {
+        match Command::new(&python3).arg("--version").output() {
+            Err(e) => return Ok(Err(format!("{python3} not found ({e})"))),
+            Ok(o) if !o.status.success() => {
+                return Ok(Err(format!(
+                    "{python3} --version failed: {}",
+                    last_line(&o)
+                )));
+            }
+            Ok(_) => {}
+        }
+        eprintln!("xtask: creating {}", venv.display());
+        let o = Command::new(&python3)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .context("cannot run python3 -m venv")?;
+        if !o.status.success() || !py.is_file() {
+            // A half-made venv (no ensurepip) would be taken as ready next time.
+            let _ = std::fs::remove_dir_all(&venv);
+            return Ok(Err(format!(
+                "{python3} -m venv failed (is the venv module installed?): {}",
+                last_line(&o)
+            )));
+        }
+    }
+    let tools = ["numpy", "pytest", "maturin>=1.5,<2"];
+    let o = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(tools)
+        .output()
+        .context("cannot run pip")?;
+    if !o.status.success() {
+        return Ok(Err(format!(
+            "pip could not install {} into {}: {}",
+            tools.join(", "),
+            venv.display(),
+            last_line(&o)
+        )));
+    }
+    Ok(Ok(py))
+}
+
+/// Builds and installs the package into the venv, then runs pytest.
+fn python_tests(root: &Path, target: &Path, py: &Path, pytest_args: &[String]) -> Result<()> {
+    let bin = py.parent().unwrap_or(Path::new("."));
+    let venv = bin.parent().unwrap_or(Path::new("."));
+    let start = Instant::now();
+    eprintln!("xtask: maturin develop (crates/whiten-py, dev profile)");
+    let ok = Command::new(bin.join("maturin"))
+        .current_dir(root)
+        .args([
+            "develop",
+            "--quiet",
+            "--locked",
+            "--manifest-path",
+            "crates/whiten-py/Cargo.toml",
+        ])
+        .env("VIRTUAL_ENV", venv)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("CONDA_PREFIX")
+        .stdout(Stdio::inherit())
+        .status()
+        .context("cannot run maturin")?
+        .success();
+    if !ok {
+        bail!("building the Python package failed (maturin develop)");
+    }
+    eprintln!(
+        "xtask: Python package built in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let out = Command::new(py)
+        .current_dir(root)
+        .args(["-m", "pytest", "-q", "-rs", "crates/whiten-py/tests"])
+        .args(pytest_args)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run pytest")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let summary = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    println!(
+        "xtask: pytest ({:.0} s): {}",
+        start.elapsed().as_secs_f64(),
+        summary.trim_matches('=').trim()
+    );
+    if !out.status.success() {
+        bail!("python tests failed");
+    }
+    Ok(())
+}
