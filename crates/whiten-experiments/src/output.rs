@@ -154,6 +154,9 @@ pub enum Cell {
     Float(f64),
     /// Text.
     Text(String),
+    /// No value: an empty CSV field (`None` in Python, `NaN` in pandas), e.g. the third
+    /// gain of a row whose circuit has two.
+    Empty,
 }
 
 impl From<f64> for Cell {
@@ -188,7 +191,7 @@ impl From<String> for Cell {
 }
 impl<T: Into<Cell>> From<Option<T>> for Cell {
     fn from(v: Option<T>) -> Self {
-        v.map_or(Cell::Text(String::new()), Into::into)
+        v.map_or(Cell::Empty, Into::into)
     }
 }
 
@@ -206,9 +209,15 @@ pub struct Table {
 impl Table {
     /// An empty table with the given columns.
     pub fn new(name: impl Into<String>, columns: &[&str]) -> Self {
+        Self::with_columns(name, columns.iter().map(|c| (*c).to_owned()).collect())
+    }
+
+    /// An empty table with the given column names (built at run time, e.g. with
+    /// [`indexed_columns`]).
+    pub fn with_columns(name: impl Into<String>, columns: Vec<String>) -> Self {
         Self {
             name: name.into(),
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            columns,
             rows: Vec::new(),
         }
     }
@@ -244,12 +253,28 @@ impl Table {
                     }
                     Cell::Float(v) => out.push_str(&format_float(*v)),
                     Cell::Text(s) => out.push_str(&csv_field(s)),
+                    Cell::Empty => {}
                 }
             }
             out.push('\n');
         }
         out
     }
+}
+
+/// Column names for a list of up to `len` values, one column each: `g_0`, `g_1`, ... (a list
+/// in one cell would hide small values behind its formatting and is not a number to a
+/// notebook).
+pub fn indexed_columns(prefix: &str, len: usize) -> Vec<String> {
+    (0..len).map(|i| format!("{prefix}_{i}")).collect()
+}
+
+/// The cells of a list of values under [`indexed_columns`]`(_, len)`: each value at full
+/// precision, then [`Cell::Empty`] up to `len` (a row with fewer values than the longest).
+pub fn indexed_cells(values: &[f64], len: usize) -> Vec<Cell> {
+    (0..len)
+        .map(|i| values.get(i).map_or(Cell::Empty, |&v| Cell::Float(v)))
+        .collect()
 }
 
 fn csv_field(s: &str) -> String {
@@ -363,5 +388,31 @@ mod tests {
         t.push(vec![Cell::from(1usize), Cell::from("x\"y")]);
         t.push(vec![Cell::from(f64::NAN), Cell::from(0.1)]);
         assert_eq!(t.to_csv(), "a,\"b,c\"\n1,\"x\"\"y\"\nNaN,0.1\n");
+    }
+
+    #[test]
+    fn lists_become_one_column_per_value_at_full_precision() {
+        let mut columns = vec!["image".to_owned()];
+        columns.extend(indexed_columns("g", 2));
+        let mut t = Table::with_columns("t", columns);
+        let mut row = vec![Cell::from("a")];
+        row.extend(indexed_cells(&[0.272_012_345_678_9, 1.5e-4], 2));
+        t.push(row);
+        let mut row = vec![Cell::from("b")];
+        row.extend(indexed_cells(&[0.3], 2));
+        t.push(row);
+        let csv = t.to_csv();
+        assert_eq!(csv, "image,g_0,g_1\na,0.2720123456789,0.00015\nb,0.3,\n");
+        // Every float reads back exactly.
+        let back: f64 = csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(back, 0.272_012_345_678_9);
     }
 }

@@ -21,7 +21,7 @@ fn looks_like_text(s: &str) -> bool {
     t.starts_with('(') || t.starts_with("//") || s.contains('\n')
 }
 
-/// A table as a dict of columns (lists of int, float or str).
+/// A table as a dict of columns (lists of int, float or str; `None` for an empty cell).
 fn table<'py>(py: Python<'py>, t: &whiten_experiments::Table) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (j, name) in t.columns.iter().enumerate() {
@@ -31,6 +31,7 @@ fn table<'py>(py: Python<'py>, t: &whiten_experiments::Table) -> PyResult<Bound<
                 Cell::Int(v) => col.append(*v)?,
                 Cell::Float(v) => col.append(*v)?,
                 Cell::Text(v) => col.append(v)?,
+                Cell::Empty => col.append(py.None())?,
             }
         }
         d.set_item(name, col)?;
