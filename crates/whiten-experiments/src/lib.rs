@@ -12,7 +12,7 @@
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
 //!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`, with a
 //!   [`manifest`] that lets `whiten run` skip up-to-date experiments.
-//! * [`images`]: image files (Sun raster, PNG, PGM) read as greyscale in [0, 1].
+//! * [`images`]: image files (Sun raster, PNG, PGM, JPEG, TIFF) read as greyscale in [0, 1].
 //! * [`resources`]: peak-memory estimates from the parameters, checked before a run.
 //! * [`kinds`]: the experiments that reproduce the papers.
 //!

@@ -24,7 +24,7 @@ use crate::resources::MemoryEstimate;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImageSource {
-    /// A file or a folder of images (Sun raster, PNG, PGM); `None`: generated dead-leaves
+    /// A file or a folder of images (Sun raster, PNG, PGM, JPEG, TIFF); `None`: generated dead-leaves
     /// images. A relative path is relative to the experiment file's folder
     /// ([`crate::paths`]).
     pub images: Option<PathParam>,
