@@ -1,5 +1,6 @@
 //! What an experiment produces: a summary of key numbers (`summary.json`), tables (CSV),
-//! figures (SVG and PNG) and the paper claims it checks (for `REPORT.md`).
+//! learned parameters (`.npy` arrays), figures (SVG and PNG) and the paper claims it checks
+//! (for `REPORT.md`).
 //!
 //! Outputs are collected in memory by the experiment and written by the runner, all at once,
 //! into a temporary folder that is renamed into place: an experiment folder is either complete
@@ -27,6 +28,8 @@ pub struct Outputs {
     pub summary: BTreeMap<String, Value>,
     /// Tables, each written to `<name>.csv`.
     pub tables: Vec<Table>,
+    /// Arrays (learned parameters, the covariance used), each written to `<name>.npy`.
+    pub arrays: Vec<Array>,
     /// Figures, each written to `<name>.svg` and `<name>.png`.
     pub figures: Vec<Figure>,
     /// Paper claims checked by this run, written into the summary under `claims`.
@@ -47,6 +50,24 @@ impl Outputs {
     /// Adds a table.
     pub fn table(&mut self, table: Table) {
         self.tables.push(table);
+    }
+
+    /// Adds an array, written to `<name>.npy` (float64, C order).
+    ///
+    /// # Panics
+    /// If `data.len()` is not the product of `shape` (a programming error).
+    pub fn array(&mut self, name: impl Into<String>, shape: &[usize], data: Vec<f64>) {
+        let name = name.into();
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "array {name}: data length must match the shape"
+        );
+        self.arrays.push(Array {
+            name,
+            shape: shape.to_vec(),
+            data,
+        });
     }
 
     /// Adds a figure.
@@ -107,6 +128,11 @@ impl Outputs {
             write_file(&path, table.to_csv().as_bytes())?;
             written.push(path);
         }
+        for array in &self.arrays {
+            let path = dir.join(format!("{}.npy", array.name));
+            write_file(&path, &crate::npy::write(&array.shape, &array.data))?;
+            written.push(path);
+        }
         for figure in &self.figures {
             written.extend(figure.render(dir)?);
         }
@@ -119,6 +145,24 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// A named array of float64 values, saved as `<name>.npy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    /// File stem.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Values, row-major (C order).
+    pub data: Vec<f64>,
+}
+
+/// The values of a matrix, row-major (C order, as numpy reads a `.npy` file by default).
+pub fn row_major(m: faer::MatRef<'_, f64>) -> Vec<f64> {
+    (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
+        .collect()
 }
 
 /// A paper claim checked by a run: the statement, what was expected, what was measured.

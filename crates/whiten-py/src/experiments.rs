@@ -1,5 +1,5 @@
-//! Running experiment files from Python (`whiten_experiments`): the summary as a dict and the
-//! tables as dicts of columns.
+//! Running experiment files from Python (`whiten_experiments`): the summary as a dict, the
+//! tables as dicts of columns and the saved arrays (learned parameters) as numpy arrays.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,13 @@ fn result<'py>(
         tables.set_item(&t.name, table(py, t)?)?;
     }
     d.set_item("tables", tables)?;
+    let arrays = PyDict::new(py);
+    for a in &outputs.arrays {
+        let array = numpy::ndarray::ArrayD::from_shape_vec(a.shape.clone(), a.data.clone())
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        arrays.set_item(&a.name, numpy::IntoPyArray::into_pyarray(array, py))?;
+    }
+    d.set_item("arrays", arrays)?;
     d.set_item("warnings", outputs.warnings.clone())?;
     d.set_item("dir", dir)?;
     Ok(d)
@@ -70,7 +77,8 @@ fn result<'py>(
 /// is written. `seed` replaces the file's seed.
 ///
 /// Returns a dict: `name`, `kind`, `seed`, `summary` (the summary.json content, with the
-/// claims), `tables` (name -> dict of columns, so `pandas.DataFrame(t)` works), `warnings`,
+/// claims), `tables` (name -> dict of columns, so `pandas.DataFrame(t)` works), `arrays`
+/// (name -> numpy array: the learned parameters written as `<name>.npy`), `warnings`,
 /// and `dir` (the output folder, or `None`). The GIL is released while the experiment runs.
 #[pyfunction]
 #[pyo3(signature = (source, out = None, seed = None))]

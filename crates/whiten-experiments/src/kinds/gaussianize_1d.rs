@@ -472,6 +472,7 @@ impl Experiment for Gaussianize1d {
                 r.var_after.into(),
             ]);
             table.push(row);
+            super::paper2::save_circuit(&mut out, &r.name, &r.circuit);
             per_image.insert(
                 r.name.clone(),
                 serde_json::json!({
