@@ -377,7 +377,7 @@ pub fn load_data(path: &PathParam, n: usize, field: &str) -> Result<DataInput, P
     }
     if m.rows < n + 1 {
         return Err(refuse(format!(
-            "{} samples: estimating an {n} x {n} covariance needs at least n + 1 = {} (many more \
+            "{} samples: estimating the {n} x {n} covariance needs at least n + 1 = {} (many more \
              for a good estimate)",
             m.rows,
             n + 1
@@ -405,7 +405,7 @@ pub fn load_data(path: &PathParam, n: usize, field: &str) -> Result<DataInput, P
             format!("column(s) {} (from 0) are constant", constant.join(", "))
         };
         return Err(refuse(format!(
-            "the sample covariance is not positive definite (eigenvalues {lo:e} to {hi:e}): \
+            "the sample covariance is not positive definite (eigenvalues {lo:.3e} to {hi:.3e}): \
              {why}; drop them or reduce n"
         )));
     }
