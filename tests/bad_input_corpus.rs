@@ -3,7 +3,8 @@
 //! with line and column, image errors with the image file), and no output folder. The first
 //! line of every error is snapshot-tested (`snapshots/bad_input_corpus__corpus.snap`).
 //!
-//! Image cases (`image_*.ron`) read images named relative to their own folder, which is also
+//! Image cases (`image_*.ron`) and data cases (`data_*.ron`, data matrices of paper 1) read
+//! files named relative to their own folder, which is also
 //! the working directory except in [`Fixture::BesideCwd`] cases (the file in `sub/`, run from
 //! the folder above); the bytes of those images are defined here ([`fixtures`]) and written
 //! into a temporary directory per case. Errors about an image give its path as written and as
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use whiten_experiments::images::{SUN_RASTER_MAGIC, read_image};
+use whiten_experiments::npy;
 
 /// The corpus directory.
 fn corpus() -> PathBuf {
@@ -62,7 +64,35 @@ enum Fixture {
 /// The folder of the RON file of a [`Fixture::BesideCwd`] case.
 const SUB: &str = "sub";
 
-/// The fixture of image case `case`, or `None` for a RON-only case.
+/// CSV text of `rows` samples of 3 values (distinct, so that the covariance is positive
+/// definite), with a header row.
+fn csv_rows(rows: usize) -> String {
+    let mut s = String::from("x,y,z\n");
+    for i in 0..rows {
+        let i = i as f64;
+        s.push_str(&format!(
+            "{},{},{}\n",
+            i.sin(),
+            (2.0 * i).cos(),
+            (0.5 * i).sin() * i
+        ));
+    }
+    s
+}
+
+/// A `.npy` file by hand: version 1.0, the header dict and raw data bytes.
+fn npy_by_hand(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = dict.to_string();
+    h.push('\n');
+    let mut b = npy::MAGIC.to_vec();
+    b.extend_from_slice(&[1, 0]);
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// The fixture of image or data case `case`, or `None` for a RON-only case.
 fn fixtures(case: &str) -> Option<Fixture> {
     let m = SUN_RASTER_MAGIC;
     let full = sun([m, 16, 16, 8, 256, 1, 0, 0], &[128; 256]);
@@ -93,6 +123,61 @@ fn fixtures(case: &str) -> Option<Fixture> {
         "image_missing_path" => Fixture::Absent("absent.ras"),
         "image_absolute_path_missing" => Fixture::Absent("/nonexistent-whiten-corpus/absent.ras"),
         "image_relative_to_ron_folder" => Fixture::BesideCwd("beside_cwd.ras", full.clone()),
+        // A JPEG start-of-image and APP0 marker, then nothing.
+        "image_jpeg_truncated" => Fixture::File(
+            "cut.jpg",
+            vec![
+                0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+            ],
+        ),
+        // Line 17 (the header is line 1), column 3.
+        "data_csv_not_a_number" => {
+            let mut lines: Vec<String> = csv_rows(20).lines().map(String::from).collect();
+            lines[16] = "0.5,1.5,abc".into();
+            Fixture::File("samples.csv", (lines.join("\n") + "\n").into_bytes())
+        }
+        "data_csv_ragged" => Fixture::File(
+            "ragged.csv",
+            (csv_rows(10) + "1.0,2.0\n" + &csv_rows(3)[6..]).into_bytes(),
+        ),
+        "data_csv_nan" => Fixture::File("nan.csv", (csv_rows(8) + "1,NaN,2\n").into_bytes()),
+        "data_csv_header_only" => Fixture::File("header.csv", b"x,y,z\n".to_vec()),
+        // n = 3 needs at least 4 samples.
+        "data_too_few_samples" => Fixture::File("few.csv", csv_rows(3).into_bytes()),
+        "data_wrong_columns" => Fixture::File("two_columns.csv", b"1,2\n3,4\n5,7\n6,1\n".to_vec()),
+        "data_constant_column" => {
+            let data: Vec<f64> = (0..10)
+                .flat_map(|i| [f64::from(i), 2.5, f64::from(i * i)])
+                .collect();
+            Fixture::File("constant.npy", npy::write(&[10, 3], &data))
+        }
+        "data_npy_wrong_dtype" => Fixture::File(
+            "ints.npy",
+            npy_by_hand(
+                "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }",
+                &[0; 48],
+            ),
+        ),
+        "data_npy_truncated" => {
+            let mut b = npy::write(&[10, 3], &[1.0; 30]);
+            b.truncate(b.len() - 20);
+            Fixture::File("short.npy", b)
+        }
+        "data_npy_bad_header" => Fixture::File(
+            "header.npy",
+            npy_by_hand(
+                "{'descr': '<f8', 'fortran_order': no, 'shape': (1, 3), }",
+                &[0; 24],
+            ),
+        ),
+        "data_npy_3d" => Fixture::File("cube.npy", npy::write(&[2, 2, 3], &[1.0; 12])),
+        "data_npy_infinite" => {
+            let mut data: Vec<f64> = (0..30).map(|i| f64::from(i).sin()).collect();
+            data[13] = f64::NEG_INFINITY;
+            Fixture::File("inf.npy", npy::write(&[10, 3], &data))
+        }
+        "data_missing_file" => Fixture::Absent("absent.npy"),
+        "data_unknown_format" => Fixture::File("samples.dat", b"1,2,3\n".to_vec()),
         _ => return None,
     })
 }
@@ -158,8 +243,8 @@ fn every_bad_input_is_refused_cleanly() {
         std::fs::copy(corpus().join(format!("{case}.ron")), dir.join(&file)).unwrap();
         assert_eq!(
             fixture.is_some(),
-            case.starts_with("image_"),
-            "{case}: image cases (and only they) need a fixture"
+            case.starts_with("image_") || case.starts_with("data_"),
+            "{case}: image and data cases (and only they) need a fixture"
         );
         match &fixture {
             Some(Fixture::File(name, bytes)) => std::fs::write(dir.join(name), bytes).unwrap(),

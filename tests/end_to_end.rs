@@ -1,5 +1,6 @@
 //! End-to-end tests of the `whiten` binary: list, describe, run; outputs on disk; byte-identical
-//! outputs across repeated runs and thread counts.
+//! outputs across repeated runs and thread counts; own data (.npy and .csv data matrices, a
+//! JPEG photograph) in, learned parameters (.npy) out.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,7 +35,7 @@ fn artefacts(dir: &Path) -> Vec<(String, Vec<u8>)> {
         for f in std::fs::read_dir(&exp).unwrap() {
             let f = f.unwrap().path();
             let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext == "csv" || ext == "json" || ext == "ron" {
+            if ext == "csv" || ext == "json" || ext == "ron" || ext == "npy" {
                 let rel = f.strip_prefix(dir).unwrap().display().to_string();
                 out.push((rel, std::fs::read(&f).unwrap()));
             }
@@ -392,4 +393,228 @@ fn image_paths_are_relative_to_the_experiment_file() {
         read(root.join("again/adapt/summary.json"))
     );
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `n = 3` correlated samples from a fixed linear mix of deterministic pseudo-random values
+/// (a small LCG and Box-Muller, so the test needs no RNG crate), row-major, with a mean.
+fn data_matrix(rows: usize) -> Vec<f64> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mix = [[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [-0.3, 0.5, 1.5]];
+    let mut out = Vec::with_capacity(rows * 3);
+    for _ in 0..rows {
+        let z: Vec<f64> = (0..3)
+            .map(|_| (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos())
+            .collect();
+        for (i, m) in mix.iter().enumerate() {
+            out.push(2.0 + i as f64 + m.iter().zip(&z).map(|(a, b)| a * b).sum::<f64>());
+        }
+    }
+    out
+}
+
+/// The centred covariance (divided by the number of samples) of row-major `x` with 3 columns.
+fn covariance3(x: &[f64]) -> [[f64; 3]; 3] {
+    let rows = x.len() / 3;
+    let mean: Vec<f64> = (0..3)
+        .map(|j| (0..rows).map(|i| x[3 * i + j]).sum::<f64>() / rows as f64)
+        .collect();
+    let mut c = [[0.0; 3]; 3];
+    for i in 0..rows {
+        for a in 0..3 {
+            for b in 0..3 {
+                c[a][b] += (x[3 * i + a] - mean[a]) * (x[3 * i + b] - mean[b]) / rows as f64;
+            }
+        }
+    }
+    c
+}
+
+fn read_npy(path: &Path) -> whiten_experiments::npy::Array {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    whiten_experiments::npy::read(&bytes, &path.display().to_string()).unwrap()
+}
+
+/// `||A - B||_F / ||B||_F` for 3 x 3 matrices, `A` row-major.
+fn rel_diff(a: &[f64], b: &[[f64; 3]; 3]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..3 {
+        for j in 0..3 {
+            num += (a[3 * i + j] - b[i][j]).powi(2);
+            den += b[i][j].powi(2);
+        }
+    }
+    (num / den).sqrt()
+}
+
+/// Row-major 3 x 3 product `A B` (or `A B^T` with `bt`), `A` 3 x k, `B` 3 x k.
+fn product(a: &[f64], b: &[f64], k: usize, bt: bool) -> Vec<f64> {
+    let mut out = vec![0.0; 9];
+    for i in 0..3 {
+        for j in 0..3 {
+            out[3 * i + j] = (0..k)
+                .map(|l| a[k * i + l] * if bt { b[k * j + l] } else { b[3 * l + j] })
+                .sum();
+        }
+    }
+    out
+}
+
+/// Paper 1 from the user's own data matrix, as .npy and as .csv: the covariance the run used
+/// (`C.npy`) is the data's (computed here independently), both files give the same run, and
+/// the learned synapses whiten it: `M^2 = C` (direct) and `(W W^T)^2 = C` (interneurons).
+#[test]
+fn paper_1_runs_from_npy_and_csv_data_matrices() {
+    let dir = scratch("own-data");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let x = data_matrix(2000);
+    let c = covariance3(&x);
+    std::fs::write(
+        dir.join("data/x.npy"),
+        whiten_experiments::npy::write(&[2000, 3], &x),
+    )
+    .unwrap();
+    let mut csv = String::from("a,b,c\n");
+    for row in x.chunks(3) {
+        csv.push_str(&format!("{},{},{}\n", row[0], row[1], row[2]));
+    }
+    std::fs::write(dir.join("data/x.csv"), csv).unwrap();
+    // Relative to the RON file's folder, not to the working directory of the test.
+    let mut files = Vec::new();
+    for (name, data) in [("from_npy", "data/x.npy"), ("from_csv", "data/x.csv")] {
+        let f = dir.join(format!("{name}.ron"));
+        std::fs::write(
+            &f,
+            format!(
+                "(kind: \"offline_learning\", name: \"{name}\", seed: 1, params: (n: 3, k: 4, \
+                 data: Some(\"{data}\"), eta: 0.1, threshold: 1e-3, scales: [1.0, 10.0], \
+                 inits: [Commuting, Generic]))"
+            ),
+        )
+        .unwrap();
+        files.push(f.display().to_string());
+    }
+    let online = dir.join("online.ron");
+    std::fs::write(
+        &online,
+        "(kind: \"online_learning\", name: \"online\", seed: 1, params: (n: 3, k: 3, \
+         data: Some(\"data/x.npy\"), eta: 0.01, scales: [1.0], inits: [Commuting], \
+         samples: 4000, window: 200))",
+    )
+    .unwrap();
+    files.push(online.display().to_string());
+    let out_dir = dir.join("out");
+    let mut args = vec!["run", "--out", out_dir.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let o = whiten(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    for name in ["from_npy", "from_csv", "online"] {
+        let used = read_npy(&out_dir.join(name).join("C.npy"));
+        assert_eq!(used.shape, vec![3, 3]);
+        assert!(rel_diff(&used.data, &c) < 1e-12, "{name}: C differs");
+    }
+    // The CSV holds the shortest round-trip text of every value: the same run exactly.
+    for f in ["M_direct.npy", "W_interneuron.npy", "iterations.csv"] {
+        assert_eq!(
+            std::fs::read(out_dir.join("from_npy").join(f)).unwrap(),
+            std::fs::read(out_dir.join("from_csv").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let m = read_npy(&out_dir.join("from_npy/M_direct.npy"));
+    let w = read_npy(&out_dir.join("from_npy/W_interneuron.npy"));
+    assert_eq!(m.shape, vec![4, 3, 3], "runs x n x n");
+    assert_eq!(w.shape, vec![4, 3, 4], "runs x n x k");
+    for run in 0..4 {
+        let mr = &m.data[9 * run..9 * run + 9];
+        assert!(
+            rel_diff(&product(mr, mr, 3, false), &c) < 5e-3,
+            "run {run}: M^2 != C"
+        );
+        let wr = &w.data[12 * run..12 * run + 12];
+        let ww = product(wr, wr, 4, true);
+        assert!(
+            rel_diff(&product(&ww, &ww, 3, false), &c) < 5e-3,
+            "run {run}: (WW^T)^2 != C"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Paper 2 from a JPEG photograph: the run reads it (named by its stem), and the learned
+/// parameters saved as .npy agree with the table at full precision.
+#[test]
+fn paper_2_runs_from_a_jpeg() {
+    let dir = scratch("jpeg");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Occluding discs of random grey levels: edges that make the band heavy-tailed.
+    let mut img = image::RgbImage::from_pixel(96, 96, image::Rgb([120, 120, 120]));
+    let mut state: u32 = 7;
+    let mut next = |m: u32| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (state >> 8) % m
+    };
+    for _ in 0..60 {
+        let (cx, cy, r) = (next(96) as i64, next(96) as i64, 3 + next(14) as i64);
+        let colour = image::Rgb([next(256) as u8, next(256) as u8, next(256) as u8]);
+        for y in 0..96i64 {
+            for x in 0..96i64 {
+                if (x - cx).pow(2) + (y - cy).pow(2) <= r * r {
+                    img.put_pixel(x as u32, y as u32, colour);
+                }
+            }
+        }
+    }
+    image::DynamicImage::ImageRgb8(img)
+        .save_with_format(dir.join("photo.jpg"), image::ImageFormat::Jpeg)
+        .unwrap();
+    let f = dir.join("jpeg.ron");
+    std::fs::write(
+        &f,
+        "(kind: \"gaussianize_1d\", name: \"jpeg\", seed: 2, params: (source: (images: \
+         \"photo.jpg\", crop: 64), learning: Reference(iterations: 2000), theta: Learned))",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let o = whiten(&[
+        "run",
+        f.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let exp = out_dir.join("jpeg");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("summary.json")).unwrap()).unwrap();
+    let text = summary.to_string();
+    assert!(
+        text.contains("\"photo\""),
+        "the image is named by its stem: {text}"
+    );
+    let g = read_npy(&exp.join("g_photo.npy"));
+    let theta = read_npy(&exp.join("theta_photo.npy"));
+    let w = read_npy(&exp.join("W_photo.npy"));
+    assert_eq!((g.shape.len(), w.shape[0]), (1, 1));
+    assert!(g.data[0] > 0.0 && (1.0..=3.0).contains(&theta.data[0]));
+    // The table's g_0 and theta_0 columns hold the same numbers, at full precision.
+    let csv = std::fs::read_to_string(exp.join("gaussianize_1d.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let cell = |name: &str| -> f64 {
+        let j = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        row[j].parse().unwrap()
+    };
+    assert_eq!(cell("g_0"), g.data[0]);
+    assert_eq!(cell("theta_0"), theta.data[0]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,5 @@
 //! Reading greyscale images for paper 2: Sun raster files (the format of the shared Kodak
-//! test images) by a reader of our own, and PNG / PNM (and whatever other formats the `image`
+//! test images) by a reader of our own, and PNG, PNM, JPEG and TIFF (whatever formats the `image`
 //! crate is built with) through `image`. The format is chosen by the file's magic bytes, not
 //! its extension. Pixels come back as grey levels in [0, 1] in a [`whiten_core::signal::Image`].
 
@@ -34,14 +34,14 @@ pub enum ImageError {
         source: std::io::Error,
     },
     /// The magic bytes match no supported format.
-    #[error("{name}: not a recognised image (no Sun raster, PNG or PNM magic bytes)")]
+    #[error("{name}: not a recognised image (no Sun raster, PNG, PNM, JPEG or TIFF magic bytes)")]
     UnknownFormat {
         /// The file.
         name: String,
     },
     /// A format recognised by its magic bytes whose decoder is not built in.
     #[error(
-        "{name}: {format} images are not supported by this build (Sun raster, PNG and PNM are)"
+        "{name}: {format} images are not supported by this build (Sun raster, PNG, PNM, JPEG and TIFF are)"
     )]
     FormatNotEnabled {
         /// The file.
@@ -565,15 +565,75 @@ mod tests {
     }
 
     #[test]
+    fn reads_jpeg_and_tiff() {
+        let dir = temp_dir("jpeg-tiff");
+        // A smooth grey ramp survives JPEG compression within a few grey levels.
+        let (w, h) = (32u32, 16u32);
+        let ramp = image::GrayImage::from_fn(w, h, |x, y| image::Luma([(4 * x + 3 * y) as u8]));
+        let jpg = dir.join("ramp.jpeg");
+        DynamicImage::ImageLuma8(ramp.clone())
+            .save_with_format(&jpg, ImageFormat::Jpeg)
+            .unwrap();
+        let img = read_image(&jpg).unwrap();
+        assert_eq!((img.width, img.height), (w as usize, h as usize));
+        let worst = img
+            .pixels
+            .iter()
+            .zip(ramp.pixels())
+            .map(|(g, p)| (g - f64::from(p.0[0]) / 255.0).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 6.0 / 255.0, "JPEG grey error {worst}");
+        // A colour JPEG of one flat colour: ITU-R 601 luma of that colour.
+        let flat = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 40, 90]));
+        let jpg_rgb = dir.join("flat.jpg");
+        DynamicImage::ImageRgb8(flat)
+            .save_with_format(&jpg_rgb, ImageFormat::Jpeg)
+            .unwrap();
+        let img = read_image(&jpg_rgb).unwrap();
+        let luma = (0.299 * 200.0 + 0.587 * 40.0 + 0.114 * 90.0) / 255.0;
+        let mean = img.pixels.iter().sum::<f64>() / img.pixels.len() as f64;
+        assert!((mean - luma).abs() < 3.0 / 255.0, "{mean} vs {luma}");
+        // TIFF is lossless: grey exactly, colour by luma exactly.
+        let tif = dir.join("ramp.tif");
+        DynamicImage::ImageLuma8(ramp.clone())
+            .save_with_format(&tif, ImageFormat::Tiff)
+            .unwrap();
+        let img = read_image(&tif).unwrap();
+        for (g, p) in img.pixels.iter().zip(ramp.pixels()) {
+            assert!((g - f64::from(p.0[0]) / 255.0).abs() < 1e-15);
+        }
+        let rgb = image::RgbImage::from_raw(2, 1, vec![255, 0, 0, 0, 0, 255]).unwrap();
+        let tif_rgb = dir.join("rgb.tiff");
+        DynamicImage::ImageRgb8(rgb)
+            .save_with_format(&tif_rgb, ImageFormat::Tiff)
+            .unwrap();
+        let img = read_image(&tif_rgb).unwrap();
+        assert!((img.pixels[0] - 0.299).abs() < 1e-12 && (img.pixels[1] - 0.114).abs() < 1e-12);
+        // Folders list them by extension.
+        let listed = list_images(&dir).unwrap();
+        assert_eq!(listed.len(), 4, "{listed:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn refuses_unknown_and_broken_files() {
         let e = read_image_bytes(&[], "empty.ras").unwrap_err();
         assert_eq!(e.to_string(), "empty.ras: empty file (0 bytes)");
         let e = read_image_bytes(b"hello world, not an image", "notes.txt").unwrap_err();
         assert!(matches!(e, ImageError::UnknownFormat { .. }));
         assert!(e.to_string().starts_with("notes.txt: "));
-        // JPEG magic, decoder not built in.
-        let e = read_image_bytes(&[0xff, 0xd8, 0xff, 0xe0, 0, 0], "photo.jpg").unwrap_err();
+        // GIF magic, decoder not built in.
+        let e = read_image_bytes(b"GIF89a\x01\x00\x01\x00", "anim.gif").unwrap_err();
         assert!(matches!(e, ImageError::FormatNotEnabled { .. }), "{e}");
+        // JPEG magic, then nothing: a decode error naming the file.
+        let e = read_image_bytes(&[0xff, 0xd8, 0xff, 0xe0, 0, 0], "photo.jpg").unwrap_err();
+        assert!(
+            matches!(e, ImageError::Decode { .. }) && e.to_string().starts_with("photo.jpg: "),
+            "{e}"
+        );
+        // A TIFF header whose first directory lies beyond the end of the file.
+        let e = read_image_bytes(b"II*\x00\xff\x00\x00\x00", "scan.tif").unwrap_err();
+        assert!(matches!(e, ImageError::Decode { .. }), "{e}");
         // A PGM whose pixel data stops early says so.
         let mut pgm = b"P5\n4 4\n255\n".to_vec();
         pgm.extend_from_slice(&[1, 2, 3]);

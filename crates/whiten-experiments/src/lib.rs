@@ -12,7 +12,9 @@
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
 //!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`, with a
 //!   [`manifest`] that lets `whiten run` skip up-to-date experiments.
-//! * [`images`]: image files (Sun raster, PNG, PGM) read as greyscale in [0, 1].
+//! * [`images`]: image files (Sun raster, PNG, PGM, JPEG, TIFF) read as greyscale in [0, 1].
+//! * [`data`]: users' own data files, data matrices and signals (`.npy`, `.csv`); [`npy`]:
+//!   the `.npy` reader and writer (learned parameters are saved as `.npy`).
 //! * [`resources`]: peak-memory estimates from the parameters, checked before a run.
 //! * [`kinds`]: the experiments that reproduce the papers.
 //!
@@ -22,11 +24,13 @@
 
 pub mod config;
 pub mod context;
+pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod images;
 pub mod kinds;
 pub mod manifest;
+pub mod npy;
 pub mod output;
 pub mod paths;
 pub mod plot;

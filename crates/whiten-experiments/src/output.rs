@@ -1,5 +1,6 @@
 //! What an experiment produces: a summary of key numbers (`summary.json`), tables (CSV),
-//! figures (SVG and PNG) and the paper claims it checks (for `REPORT.md`).
+//! learned parameters (`.npy` arrays), figures (SVG and PNG) and the paper claims it checks
+//! (for `REPORT.md`).
 //!
 //! Outputs are collected in memory by the experiment and written by the runner, all at once,
 //! into a temporary folder that is renamed into place: an experiment folder is either complete
@@ -27,6 +28,8 @@ pub struct Outputs {
     pub summary: BTreeMap<String, Value>,
     /// Tables, each written to `<name>.csv`.
     pub tables: Vec<Table>,
+    /// Arrays (learned parameters, the covariance used), each written to `<name>.npy`.
+    pub arrays: Vec<Array>,
     /// Figures, each written to `<name>.svg` and `<name>.png`.
     pub figures: Vec<Figure>,
     /// Paper claims checked by this run, written into the summary under `claims`.
@@ -47,6 +50,24 @@ impl Outputs {
     /// Adds a table.
     pub fn table(&mut self, table: Table) {
         self.tables.push(table);
+    }
+
+    /// Adds an array, written to `<name>.npy` (float64, C order).
+    ///
+    /// # Panics
+    /// If `data.len()` is not the product of `shape` (a programming error).
+    pub fn array(&mut self, name: impl Into<String>, shape: &[usize], data: Vec<f64>) {
+        let name = name.into();
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "array {name}: data length must match the shape"
+        );
+        self.arrays.push(Array {
+            name,
+            shape: shape.to_vec(),
+            data,
+        });
     }
 
     /// Adds a figure.
@@ -107,6 +128,11 @@ impl Outputs {
             write_file(&path, table.to_csv().as_bytes())?;
             written.push(path);
         }
+        for array in &self.arrays {
+            let path = dir.join(format!("{}.npy", array.name));
+            write_file(&path, &crate::npy::write(&array.shape, &array.data))?;
+            written.push(path);
+        }
         for figure in &self.figures {
             written.extend(figure.render(dir)?);
         }
@@ -119,6 +145,24 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// A named array of float64 values, saved as `<name>.npy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    /// File stem.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Values, row-major (C order).
+    pub data: Vec<f64>,
+}
+
+/// The values of a matrix, row-major (C order, as numpy reads a `.npy` file by default).
+pub fn row_major(m: faer::MatRef<'_, f64>) -> Vec<f64> {
+    (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
+        .collect()
 }
 
 /// A paper claim checked by a run: the statement, what was expected, what was measured.
@@ -154,6 +198,9 @@ pub enum Cell {
     Float(f64),
     /// Text.
     Text(String),
+    /// No value: an empty CSV field (`None` in Python, `NaN` in pandas), e.g. the third
+    /// gain of a row whose circuit has two.
+    Empty,
 }
 
 impl From<f64> for Cell {
@@ -188,7 +235,7 @@ impl From<String> for Cell {
 }
 impl<T: Into<Cell>> From<Option<T>> for Cell {
     fn from(v: Option<T>) -> Self {
-        v.map_or(Cell::Text(String::new()), Into::into)
+        v.map_or(Cell::Empty, Into::into)
     }
 }
 
@@ -206,9 +253,15 @@ pub struct Table {
 impl Table {
     /// An empty table with the given columns.
     pub fn new(name: impl Into<String>, columns: &[&str]) -> Self {
+        Self::with_columns(name, columns.iter().map(|c| (*c).to_owned()).collect())
+    }
+
+    /// An empty table with the given column names (built at run time, e.g. with
+    /// [`indexed_columns`]).
+    pub fn with_columns(name: impl Into<String>, columns: Vec<String>) -> Self {
         Self {
             name: name.into(),
-            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            columns,
             rows: Vec::new(),
         }
     }
@@ -244,12 +297,28 @@ impl Table {
                     }
                     Cell::Float(v) => out.push_str(&format_float(*v)),
                     Cell::Text(s) => out.push_str(&csv_field(s)),
+                    Cell::Empty => {}
                 }
             }
             out.push('\n');
         }
         out
     }
+}
+
+/// Column names for a list of up to `len` values, one column each: `g_0`, `g_1`, ... (a list
+/// in one cell would hide small values behind its formatting and is not a number to a
+/// notebook).
+pub fn indexed_columns(prefix: &str, len: usize) -> Vec<String> {
+    (0..len).map(|i| format!("{prefix}_{i}")).collect()
+}
+
+/// The cells of a list of values under [`indexed_columns`]`(_, len)`: each value at full
+/// precision, then [`Cell::Empty`] up to `len` (a row with fewer values than the longest).
+pub fn indexed_cells(values: &[f64], len: usize) -> Vec<Cell> {
+    (0..len)
+        .map(|i| values.get(i).map_or(Cell::Empty, |&v| Cell::Float(v)))
+        .collect()
 }
 
 fn csv_field(s: &str) -> String {
@@ -363,5 +432,31 @@ mod tests {
         t.push(vec![Cell::from(1usize), Cell::from("x\"y")]);
         t.push(vec![Cell::from(f64::NAN), Cell::from(0.1)]);
         assert_eq!(t.to_csv(), "a,\"b,c\"\n1,\"x\"\"y\"\nNaN,0.1\n");
+    }
+
+    #[test]
+    fn lists_become_one_column_per_value_at_full_precision() {
+        let mut columns = vec!["image".to_owned()];
+        columns.extend(indexed_columns("g", 2));
+        let mut t = Table::with_columns("t", columns);
+        let mut row = vec![Cell::from("a")];
+        row.extend(indexed_cells(&[0.272_012_345_678_9, 1.5e-4], 2));
+        t.push(row);
+        let mut row = vec![Cell::from("b")];
+        row.extend(indexed_cells(&[0.3], 2));
+        t.push(row);
+        let csv = t.to_csv();
+        assert_eq!(csv, "image,g_0,g_1\na,0.2720123456789,0.00015\nb,0.3,\n");
+        // Every float reads back exactly.
+        let back: f64 = csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(back, 0.272_012_345_678_9);
     }
 }

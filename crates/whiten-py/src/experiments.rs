@@ -1,5 +1,5 @@
-//! Running experiment files from Python (`whiten_experiments`): the summary as a dict and the
-//! tables as dicts of columns.
+//! Running experiment files from Python (`whiten_experiments`): the summary as a dict, the
+//! tables as dicts of columns and the saved arrays (learned parameters) as numpy arrays.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ fn looks_like_text(s: &str) -> bool {
     t.starts_with('(') || t.starts_with("//") || s.contains('\n')
 }
 
-/// A table as a dict of columns (lists of int, float or str).
+/// A table as a dict of columns (lists of int, float or str; `None` for an empty cell).
 fn table<'py>(py: Python<'py>, t: &whiten_experiments::Table) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (j, name) in t.columns.iter().enumerate() {
@@ -31,6 +31,7 @@ fn table<'py>(py: Python<'py>, t: &whiten_experiments::Table) -> PyResult<Bound<
                 Cell::Int(v) => col.append(*v)?,
                 Cell::Float(v) => col.append(*v)?,
                 Cell::Text(v) => col.append(v)?,
+                Cell::Empty => col.append(py.None())?,
             }
         }
         d.set_item(name, col)?;
@@ -58,6 +59,13 @@ fn result<'py>(
         tables.set_item(&t.name, table(py, t)?)?;
     }
     d.set_item("tables", tables)?;
+    let arrays = PyDict::new(py);
+    for a in &outputs.arrays {
+        let array = numpy::ndarray::ArrayD::from_shape_vec(a.shape.clone(), a.data.clone())
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        arrays.set_item(&a.name, numpy::IntoPyArray::into_pyarray(array, py))?;
+    }
+    d.set_item("arrays", arrays)?;
     d.set_item("warnings", outputs.warnings.clone())?;
     d.set_item("dir", dir)?;
     Ok(d)
@@ -69,7 +77,8 @@ fn result<'py>(
 /// is written. `seed` replaces the file's seed.
 ///
 /// Returns a dict: `name`, `kind`, `seed`, `summary` (the summary.json content, with the
-/// claims), `tables` (name -> dict of columns, so `pandas.DataFrame(t)` works), `warnings`,
+/// claims), `tables` (name -> dict of columns, so `pandas.DataFrame(t)` works), `arrays`
+/// (name -> numpy array: the learned parameters written as `<name>.npy`), `warnings`,
 /// and `dir` (the output folder, or `None`). The GIL is released while the experiment runs.
 #[pyfunction]
 #[pyo3(signature = (source, out = None, seed = None))]

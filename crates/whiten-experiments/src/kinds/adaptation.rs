@@ -13,7 +13,7 @@ use whiten_core::cov::GaussianSource;
 use super::common::{
     Basis, Init, Spectrum, at_least_one, covariance, ensure, ensure_positive, initial_networks,
 };
-use super::online::{NoiseFloor, Stream, Trace, samples_to_threshold};
+use super::online::{NoiseFloor, Source, Stream, Trace, samples_to_threshold};
 use super::online_learning::{FLOOR_FACTOR, FLOOR_FACTOR_DOC, THRESHOLD_DOC, check_stream};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -183,8 +183,12 @@ impl Adaptation {
         let ca = covariance(self.n, &self.spectrum_a, self.basis, &mut setup);
         let cb = covariance(self.n, &self.spectrum_b, self.basis, &mut setup);
         let sources = [
-            GaussianSource::new(ca.as_ref()).map_err(|e| ctx.numerical("set-up of C_A", e))?,
-            GaussianSource::new(cb.as_ref()).map_err(|e| ctx.numerical("set-up of C_B", e))?,
+            GaussianSource::new(ca.as_ref())
+                .map(Source::Gaussian)
+                .map_err(|e| ctx.numerical("set-up of C_A", e))?,
+            GaussianSource::new(cb.as_ref())
+                .map(Source::Gaussian)
+                .map_err(|e| ctx.numerical("set-up of C_B", e))?,
         ];
         let total = (self.switches + 1) * self.period;
         let stream = Stream {

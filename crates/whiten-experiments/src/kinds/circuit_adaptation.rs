@@ -44,7 +44,7 @@ pub enum AdaptImage {
     /// with this standard deviation of additive pixel noise: 0.002 gives a sparse band,
     /// 0.1 a nearly Gaussian one.
     DeadLeaves(f64),
-    /// An image file (Sun raster, PNG, PGM); a relative path is relative to the experiment
+    /// An image file (Sun raster, PNG, PGM, JPEG, TIFF); a relative path is relative to the experiment
     /// file's folder ([`crate::paths`]).
     File(PathParam),
 }

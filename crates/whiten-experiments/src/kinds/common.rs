@@ -1,5 +1,6 @@
 //! Parameter types and set-up shared by paper 1's experiments: the spectrum and eigenbasis of
-//! the input covariance `C`, the initialisations of the two networks, and parameter checks.
+//! the input covariance `C` (or a data file it is estimated from), the initialisations of the
+//! two networks, and parameter checks.
 
 use faer::Mat;
 use rand::Rng;
@@ -12,6 +13,7 @@ use whiten_core::linear::{DirectNetwork, InterneuronNetwork};
 
 use crate::context::RunContext;
 use crate::error::ParamError;
+use crate::paths::PathParam;
 
 /// Refuses `field` with `reason` unless `ok`.
 pub fn ensure(ok: bool, field: &str, reason: impl FnOnce() -> String) -> Result<(), ParamError> {
@@ -345,5 +347,86 @@ pub fn stability_note(network: &str, eta: f64, c: faer::MatRef<'_, f64>) -> Stri
         )
     } else {
         String::new()
+    }
+}
+
+/// Documentation of the `data` parameter of paper 1's kinds.
+pub const DATA_DOC: &str = "Some(\"file.npy\" or \"file.csv\"): a data matrix, samples x n (relative to the experiment file's folder or absolute); C is its covariance after centring (numpy.cov(x, rowvar=False, bias=True)) and spectrum and basis are not used; None: C from spectrum and basis";
+
+/// Paper 1's input given as a data file: the samples, centred, and their covariance.
+#[derive(Debug, Clone)]
+pub struct DataInput {
+    /// The centred samples as the columns of an `n x N` matrix.
+    pub samples: Mat<f64>,
+    /// Their covariance `X_c X_c^T / N` (positive definite, checked).
+    pub covariance: Mat<f64>,
+}
+
+/// Reads and checks the data matrix at `path` (the parameter `field`) for `n` primary
+/// neurons: `n` columns, at least `n + 1` samples, every value finite, a positive-definite
+/// covariance. Refusals name the file (as written and as resolved) and what to change.
+pub fn load_data(path: &PathParam, n: usize, field: &str) -> Result<DataInput, ParamError> {
+    let refuse = |reason: String| ParamError::new(field, path.refusal(reason));
+    let m = crate::data::read_matrix(path.path()).map_err(|e| refuse(e.to_string()))?;
+    if m.cols != n {
+        return Err(refuse(format!(
+            "{} columns (values per sample), but n = {n}: set `n: {}` (and k >= n), or give a \
+             samples x n matrix (a transposed file has n rows instead)",
+            m.cols, m.cols
+        )));
+    }
+    if m.rows < n + 1 {
+        return Err(refuse(format!(
+            "{} samples: estimating the {n} x {n} covariance needs at least n + 1 = {} (many more \
+             for a good estimate)",
+            m.rows,
+            n + 1
+        )));
+    }
+    let mean: Vec<f64> = (0..n)
+        .map(|j| (0..m.rows).map(|i| m.data[i * n + j]).sum::<f64>() / m.rows as f64)
+        .collect();
+    let samples = Mat::from_fn(n, m.rows, |j, i| m.data[i * n + j] - mean[j]);
+    let covariance = whiten_core::cov::sample_covariance(samples.as_ref());
+    let eig = whiten_core::cov::sym_eigen(covariance.as_ref())
+        .map_err(|e| refuse(format!("cannot diagonalise the sample covariance: {e}")))?;
+    let (lo, hi) = (
+        eig.values.first().copied().unwrap_or(0.0),
+        eig.values.last().copied().unwrap_or(0.0),
+    );
+    if !(lo > hi * 1e-12 && hi > 0.0) {
+        let constant: Vec<String> = (0..n)
+            .filter(|&j| covariance[(j, j)] <= 0.0)
+            .map(|j| j.to_string())
+            .collect();
+        let why = if constant.is_empty() {
+            "some columns are linear combinations of the others".to_string()
+        } else {
+            format!("column(s) {} (from 0) are constant", constant.join(", "))
+        };
+        return Err(refuse(format!(
+            "the sample covariance is not positive definite (eigenvalues {lo:.3e} to {hi:.3e}): \
+             {why}; drop them or reduce n"
+        )));
+    }
+    Ok(DataInput {
+        samples,
+        covariance,
+    })
+}
+
+/// The data file's path for [`crate::Experiment::inputs`] (none when absent).
+pub fn data_inputs(data: &Option<PathParam>) -> Vec<std::path::PathBuf> {
+    data.iter().map(|p| p.path().to_path_buf()).collect()
+}
+
+/// Resolves the `data` path against the experiment file's folder.
+pub fn resolve_data(
+    data: &mut Option<PathParam>,
+    base: &std::path::Path,
+) -> Result<(), ParamError> {
+    match data {
+        Some(p) => p.resolve(base, "data"),
+        None => Ok(()),
     }
 }

@@ -26,7 +26,7 @@ use super::paper2::{
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::output::{Claim, Outputs, Table};
+use crate::output::{Claim, Outputs, Table, indexed_cells, indexed_columns};
 use crate::plot::{Axis, Figure, Legend, Panel, Raster, Series, Style};
 use crate::resources::MemoryEstimate;
 
@@ -435,14 +435,14 @@ impl Experiment for Gaussianize1d {
         let results = ctx.par_tasks(count, "images", |i, rng| self.one(i, rng, ctx))?;
 
         let mut out = Outputs::default();
-        let mut table = Table::new(
-            "gaussianize_1d",
-            &[
-                "image",
-                "alpha",
-                "beta",
-                "g",
-                "theta",
+        // One column per gain and per theta (g_0, g_1, ...), as many as the longest row has.
+        let len_g = results.iter().map(|r| r.g.len()).max().unwrap_or(0);
+        let len_theta = results.iter().map(|r| r.theta.len()).max().unwrap_or(0);
+        let mut columns: Vec<String> = ["image", "alpha", "beta"].map(String::from).into();
+        columns.extend(indexed_columns("g", len_g));
+        columns.extend(indexed_columns("theta", len_theta));
+        columns.extend(
+            [
                 "mode",
                 "iterations",
                 "converged",
@@ -451,17 +451,17 @@ impl Experiment for Gaussianize1d {
                 "kurtosis_before",
                 "kurtosis_after",
                 "variance_after",
-            ],
+            ]
+            .map(String::from),
         );
+        let mut table = Table::with_columns("gaussianize_1d", columns);
         let mut per_image = serde_json::Map::new();
         let mut panels = Vec::new();
         for r in &results {
-            table.push(vec![
-                r.name.clone().into(),
-                r.alpha.into(),
-                r.beta.into(),
-                fmt3(&r.g).into(),
-                fmt3(&r.theta).into(),
+            let mut row = vec![r.name.clone().into(), r.alpha.into(), r.beta.into()];
+            row.extend(indexed_cells(&r.g, len_g));
+            row.extend(indexed_cells(&r.theta, len_theta));
+            row.extend([
                 r.mode.ron().into(),
                 r.iterations.into(),
                 (if r.converged { "yes" } else { "no" }).into(),
@@ -471,6 +471,8 @@ impl Experiment for Gaussianize1d {
                 r.kurt_after.into(),
                 r.var_after.into(),
             ]);
+            table.push(row);
+            super::paper2::save_circuit(&mut out, &r.name, &r.circuit);
             per_image.insert(
                 r.name.clone(),
                 serde_json::json!({

@@ -23,7 +23,7 @@ use super::paper2::{
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::output::{Cell, Claim, Outputs, Table};
+use crate::output::{Cell, Claim, Outputs, Table, indexed_cells, indexed_columns};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
@@ -241,12 +241,6 @@ impl ImageSurvey {
     }
 }
 
-/// `[a, b, c]` with 4 significant digits, for a table cell.
-fn list(v: &[f64]) -> String {
-    let items: Vec<String> = v.iter().map(|x| format!("{x:.4}")).collect();
-    format!("[{}]", items.join(" "))
-}
-
 impl Experiment for ImageSurvey {
     const KIND: &'static str = "image_survey";
     const DESCRIPTION: &'static str = "Paper 2 on every image of a set: GG fit, the 1D circuit's g, theta and response Gaussianity, and pair MI (raw, ZCA, 2D circuit) in one table";
@@ -352,52 +346,61 @@ impl Experiment for ImageSurvey {
 
         let mut out = Outputs::default();
         out.warn(self.two_d().setting_warnings("learning_2d"));
-        let mut table = Table::new(
-            "image_survey",
-            &[
-                "image",
-                "alpha",
-                "beta",
-                "mode_1d",
-                "g",
-                "theta",
-                "iterations_1d",
-                "converged_1d",
-                "kurtosis_signal",
-                "kurtosis_responses",
-                "ks_responses",
-                "mode_2d",
-                "theta_2d",
-                "iterations_2d",
-                "converged_2d",
-                "mi_raw",
-                "mi_zca",
-                "mi_circuit",
-                "mi_raw_all",
-                "mi_zca_all",
-                "mi_circuit_all",
-                "mi_scores_raw",
-                "mi_scores_zca",
-                "mi_scores_circuit",
-                "warnings",
-            ],
+        // One column per gain and theta (g_0, g_1, ...), as many as the longest row has.
+        let len = |f: fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
+        let (len_g, len_theta, len_theta_2d) = (
+            len(|r| r.g.len()),
+            len(|r| r.theta.len()),
+            len(|r| r.theta_2d.len()),
         );
+        let names = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        let mut columns = names(&["image", "alpha", "beta", "mode_1d"]);
+        columns.extend(indexed_columns("g", len_g));
+        columns.extend(indexed_columns("theta", len_theta));
+        columns.extend(names(&[
+            "iterations_1d",
+            "converged_1d",
+            "kurtosis_signal",
+            "kurtosis_responses",
+            "ks_responses",
+            "mode_2d",
+        ]));
+        columns.extend(indexed_columns("theta_2d", len_theta_2d));
+        columns.extend(names(&[
+            "iterations_2d",
+            "converged_2d",
+            "mi_raw",
+            "mi_zca",
+            "mi_circuit",
+            "mi_raw_all",
+            "mi_zca_all",
+            "mi_circuit_all",
+            "mi_scores_raw",
+            "mi_scores_zca",
+            "mi_scores_circuit",
+            "warnings",
+        ]));
+        let mut table = Table::with_columns("image_survey", columns);
         let mut summary = serde_json::Map::new();
         for r in &rows {
-            table.push(vec![
+            let mut row: Vec<Cell> = vec![
                 r.name.clone().into(),
                 r.alpha.into(),
                 r.beta.into(),
                 r.mode_1d.clone().into(),
-                Cell::Text(list(&r.g)),
-                Cell::Text(list(&r.theta)),
+            ];
+            row.extend(indexed_cells(&r.g, len_g));
+            row.extend(indexed_cells(&r.theta, len_theta));
+            row.extend([
                 r.iterations_1d.into(),
                 (if r.converged_1d { "yes" } else { "no" }).into(),
                 r.kurt_before.into(),
                 r.kurt_after.into(),
                 r.ks_after.into(),
                 r.mode_2d.clone().into(),
-                Cell::Text(list(&r.theta_2d)),
+            ]);
+            row.extend(indexed_cells(&r.theta_2d, len_theta_2d));
+            row.extend([
                 r.iterations_2d.into(),
                 (if r.converged_2d { "yes" } else { "no" }).into(),
                 r.mi[0].into(),
@@ -411,6 +414,7 @@ impl Experiment for ImageSurvey {
                 r.mi_scores[2].into(),
                 r.warnings.len().into(),
             ]);
+            table.push(row);
             summary.insert(
                 r.name.clone(),
                 serde_json::json!({

@@ -14,13 +14,15 @@ use whiten_core::linear::WhiteningNetwork;
 use whiten_core::metrics::whitening_error;
 
 use super::common::{
-    Basis, Init, Spectrum, acceleration_claim, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, initial_networks, scale_key, stability_note,
+    Basis, DATA_DOC, Init, Spectrum, acceleration_claim, check_sizes, covariance, data_inputs,
+    ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data, resolve_data,
+    scale_key, stability_note,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::output::{Cell, Claim, Outputs, Table};
+use crate::output::{Cell, Claim, Outputs, Table, row_major};
+use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
@@ -36,6 +38,9 @@ pub struct OfflineLearning {
     pub spectrum: Spectrum,
     /// Eigenbasis of C.
     pub basis: Basis,
+    /// A data matrix (samples x n, `.npy` or `.csv`) whose covariance replaces `spectrum` and
+    /// `basis`; relative to the experiment file's folder.
+    pub data: Option<PathParam>,
     /// Learning rate.
     pub eta: f64,
     /// Error threshold on `||C_yy - I||_op`.
@@ -55,6 +60,7 @@ impl Default for OfflineLearning {
             k: 5,
             spectrum: Spectrum::Linspace(0.5, 2.0),
             basis: Basis::Identity,
+            data: None,
             eta: 0.1,
             threshold: 1e-2,
             scales: vec![1.0, 10.0, 100.0],
@@ -69,6 +75,8 @@ impl Default for OfflineLearning {
 pub(crate) struct Trajectory {
     pub errors: Vec<f64>,
     pub reached: Option<usize>,
+    /// The learned synapses at the end: `M` (direct) or `W` (interneurons).
+    pub state: faer::Mat<f64>,
 }
 
 /// Runs offline updates until the error drops below `threshold` or `max` updates.
@@ -97,13 +105,42 @@ pub(crate) fn learn_offline(
             reached = Some(it);
         }
     }
-    Ok(Trajectory { errors, reached })
+    Ok(Trajectory {
+        errors,
+        reached,
+        state: net.state().to_owned(),
+    })
+}
+
+/// Saves the covariance used (`C.npy`, n x n) and the learned synapses of every run:
+/// `M_direct.npy` (runs x n x n) and `W_interneuron.npy` (runs x n x k), runs in the order of
+/// the parameters (each initialisation in `inits`, then each scale in `scales`).
+pub(crate) fn save_learned<T>(
+    out: &mut Outputs,
+    c: faer::MatRef<'_, f64>,
+    n: usize,
+    k: usize,
+    runs: &[[T; 2]],
+    state: impl Fn(&T) -> &faer::Mat<f64>,
+) {
+    out.array("C", &[n, n], row_major(c));
+    for (i, (name, cols)) in [("M_direct", n), ("W_interneuron", k)]
+        .into_iter()
+        .enumerate()
+    {
+        let data = runs
+            .iter()
+            .flat_map(|pair| row_major(state(&pair[i]).as_ref()))
+            .collect();
+        out.array(name, &[runs.len(), n, cols], data);
+    }
 }
 
 impl OfflineLearning {
     /// Whether this is the spec's reference case (so its iteration counts can be checked).
     fn is_reference_case(&self) -> bool {
-        self.n == 5
+        self.data.is_none()
+            && self.n == 5
             && self.k == 5
             && self.spectrum == Spectrum::Linspace(0.5, 2.0)
             && self.basis == Basis::Identity
@@ -136,6 +173,7 @@ impl Experiment for OfflineLearning {
             "error ||C_yy - I||_op counted as converged (> 0)",
         ),
         param("scales", "initial scales c (M_0 = c I or c B), all > 0"),
+        param("data", DATA_DOC),
         param("inits", "initialisations: Commuting and/or Generic"),
         param(
             "max_iterations",
@@ -153,6 +191,14 @@ impl Experiment for OfflineLearning {
         ))
     }
 
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        data_inputs(&self.data)
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        resolve_data(&mut self.data, base)
+    }
+
     fn check(&self) -> Result<(), ParamError> {
         check_sizes(self.n, self.k)?;
         self.spectrum.check("spectrum", self.n)?;
@@ -164,11 +210,23 @@ impl Experiment for OfflineLearning {
         })?;
         ensure(self.max_iterations >= 1, "max_iterations", || {
             "must be at least 1".into()
-        })
+        })?;
+        // Last: reading the data is the only check that costs anything.
+        match &self.data {
+            Some(p) => load_data(p, self.n, "data").map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
-        let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
+        let c = match &self.data {
+            Some(p) => {
+                load_data(p, self.n, "data")
+                    .map_err(|e| ctx.failure(e.to_string()))?
+                    .covariance
+            }
+            None => covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng()),
+        };
         let combos: Vec<(Init, f64)> = self
             .inits
             .iter()
@@ -280,6 +338,7 @@ impl Experiment for OfflineLearning {
         out.summarize("threshold", self.threshold);
         out.table(table);
         out.table(traj);
+        save_learned(&mut out, c.as_ref(), self.n, self.k, &runs, |r| &r.state);
 
         // Figures: error against iteration per initialisation; iterations against c.
         let mut panels = Vec::new();

@@ -16,6 +16,10 @@
 //! error has a stochastic floor growing like `sqrt(eta)` (spec 1, section 4.3). "Converged" is
 //! therefore judged against that floor, measured by [`NoiseFloor`]: the same networks, rate and
 //! stream statistics, started at the optimum.
+//!
+//! Samples come from a [`Source`]: Gaussian with a given covariance, or the rows of a user's
+//! data matrix (centred), streamed in epochs, each a fresh permutation drawn from the task's
+//! seeded stream, so every row is seen once per epoch and the order is reproducible.
 
 use faer::Mat;
 use whiten_core::CoreError;
@@ -29,10 +33,91 @@ use crate::error::Result;
 /// Samples between two polls of the cancellation flag (an atomic load; a sample costs ~5 us).
 const CANCEL_POLL: usize = 256;
 
+/// Where the samples of a stream come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// Zero-mean Gaussian samples of a covariance.
+    Gaussian(GaussianSource),
+    /// The columns of a data matrix (centred samples), in shuffled epochs.
+    Data {
+        /// The samples, `n x N`.
+        samples: Mat<f64>,
+        /// Their covariance.
+        c: Mat<f64>,
+        /// Its symmetric square root.
+        c_sqrt: Mat<f64>,
+    },
+}
+
+impl Source {
+    /// Samples of a data matrix (`n x N`, centred) with covariance `c`.
+    pub fn data(samples: Mat<f64>, c: Mat<f64>) -> Result<Self, CoreError> {
+        let c_sqrt = sym_sqrt(c.as_ref())?;
+        Ok(Source::Data { samples, c, c_sqrt })
+    }
+
+    /// Dimension `n` of the samples.
+    pub fn dim(&self) -> usize {
+        self.covariance().nrows()
+    }
+
+    /// The covariance `C` of the samples.
+    pub fn covariance(&self) -> faer::MatRef<'_, f64> {
+        match self {
+            Source::Gaussian(g) => g.covariance(),
+            Source::Data { c, .. } => c.as_ref(),
+        }
+    }
+
+    /// `C^{1/2}`, the optimum `M*`.
+    pub fn covariance_sqrt(&self) -> faer::MatRef<'_, f64> {
+        match self {
+            Source::Gaussian(g) => g.covariance_sqrt(),
+            Source::Data { c_sqrt, .. } => c_sqrt.as_ref(),
+        }
+    }
+
+    /// `t` samples as the columns of an `n x t` matrix; `epoch` is the data order state of
+    /// this source in the current run.
+    fn sample(&self, t: usize, epoch: &mut Epoch, rng: &mut rand_chacha::ChaCha8Rng) -> Mat<f64> {
+        match self {
+            Source::Gaussian(g) => g.sample(t, rng),
+            Source::Data { samples, .. } => {
+                let cols: Vec<usize> = (0..t).map(|_| epoch.next(samples.ncols(), rng)).collect();
+                Mat::from_fn(samples.nrows(), t, |i, j| samples[(i, cols[j])])
+            }
+        }
+    }
+}
+
+/// The order in which a data source's rows are streamed: a permutation per epoch.
+#[derive(Debug, Default)]
+struct Epoch {
+    order: Vec<usize>,
+    next: usize,
+}
+
+impl Epoch {
+    /// The next row of `len`, reshuffling (Fisher-Yates, from `rng`) at the start of each epoch.
+    fn next(&mut self, len: usize, rng: &mut rand_chacha::ChaCha8Rng) -> usize {
+        use rand::RngExt;
+        if self.next >= self.order.len() {
+            self.order = (0..len).collect();
+            for i in (1..len).rev() {
+                let j = rng.random_range(0..=i);
+                self.order.swap(i, j);
+            }
+            self.next = 0;
+        }
+        self.next += 1;
+        self.order[self.next - 1]
+    }
+}
+
 /// Settings of a streaming run.
 pub(crate) struct Stream<'a> {
-    /// Covariances, in the order they are in force.
-    pub sources: &'a [GaussianSource],
+    /// Sample sources (covariances), in the order they are in force.
+    pub sources: &'a [Source],
     /// Samples between switches (`usize::MAX`: never).
     pub period: usize,
     /// Samples in all.
@@ -60,8 +145,13 @@ pub(crate) struct Trace {
 
 impl Stream<'_> {
     /// The covariance in force after `t` samples.
-    pub fn source_at(&self, t: usize) -> &GaussianSource {
-        &self.sources[(t / self.period) % self.sources.len()]
+    pub fn source_at(&self, t: usize) -> &Source {
+        &self.sources[self.source_index(t)]
+    }
+
+    /// The index of the source in force after `t` samples.
+    fn source_index(&self, t: usize) -> usize {
+        (t / self.period) % self.sources.len()
     }
 
     /// Streams samples from `rng` through both networks.
@@ -78,6 +168,7 @@ impl Stream<'_> {
             SlidingCovariance::new(n, self.window),
         ];
         let mut trace = Trace::default();
+        let mut epochs: Vec<Epoch> = self.sources.iter().map(|_| Epoch::default()).collect();
         let [d, w] = nets;
         let mut nets: [&mut dyn WhiteningNetwork; 2] = [d, w];
         let notes: Vec<String> = nets
@@ -121,7 +212,8 @@ impl Stream<'_> {
             // A batch never straddles a switch of the covariance.
             let to_switch = self.period.saturating_sub(t % self.period).max(1);
             let b = self.batch.min(self.total - t).min(to_switch);
-            let x = self.source_at(t).sample(b, rng);
+            let s = self.source_index(t);
+            let x = self.sources[s].sample(b, &mut epochs[s], rng);
             for (i, net) in nets.iter_mut().enumerate() {
                 let label = net.label();
                 let at = |e| {
@@ -184,7 +276,7 @@ pub(crate) const FLOOR_BURN_IN: f64 = 5.0;
 /// Both networks at the optimum `M* = C^{1/2}` of `source`: `W* = [C^{1/4} | 0]` (`n x k`), so
 /// that `W* W*^T = M*`.
 pub(crate) fn optimum_networks(
-    source: &GaussianSource,
+    source: &Source,
     k: usize,
 ) -> Result<(DirectNetwork, InterneuronNetwork), CoreError> {
     let m = source.covariance_sqrt();
@@ -221,7 +313,7 @@ impl NoiseFloor {
     /// gives the rate, batch, window and cadence (its sources, period and length are replaced).
     /// [`Self::from_trace`] turns the result into the floor.
     pub fn stream(
-        source: &GaussianSource,
+        source: &Source,
         k: usize,
         stream: &Stream<'_>,
         rng: &mut rand_chacha::ChaCha8Rng,

@@ -5,18 +5,22 @@
 //! floor being the larger of the two networks' floors measured by [`NoiseFloor`] (one threshold
 //! for both, so the comparison of the two networks is fair).
 
+use faer::Mat;
 use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
+use whiten_core::linear::WhiteningNetwork;
 
 use super::common::{
-    Basis, Init, Spectrum, acceleration_claim, at_least_one, check_sizes, covariance, ensure,
-    ensure_positive, ensure_positive_grid, initial_networks, scale_key,
+    Basis, DATA_DOC, Init, Spectrum, acceleration_claim, at_least_one, check_sizes, covariance,
+    data_inputs, ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data,
+    resolve_data, scale_key,
 };
-use super::online::{NoiseFloor, Stream, Trace, median_error, samples_to_threshold};
+use super::online::{NoiseFloor, Source, Stream, Trace, median_error, samples_to_threshold};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Outputs, Table, json_float};
+use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
@@ -32,6 +36,9 @@ pub struct OnlineLearning {
     pub spectrum: Spectrum,
     /// Eigenbasis of C.
     pub basis: Basis,
+    /// A data matrix (samples x n, `.npy` or `.csv`) whose covariance replaces `spectrum` and
+    /// `basis`; relative to the experiment file's folder.
+    pub data: Option<PathParam>,
     /// Learning rate.
     pub eta: f64,
     /// Target error on the exact `||C_yy - I||_op`; raised to `floor_factor` x the noise floor
@@ -60,6 +67,7 @@ impl Default for OnlineLearning {
             k: 10,
             spectrum: Spectrum::Linspace(0.5, 2.0),
             basis: Basis::Haar,
+            data: None,
             eta: ETA,
             threshold: 0.1,
             floor_factor: FLOOR_FACTOR,
@@ -129,6 +137,7 @@ impl Experiment for OnlineLearning {
         param("threshold", THRESHOLD_DOC),
         param("floor_factor", FLOOR_FACTOR_DOC),
         param("scales", "initial scales c, all > 0"),
+        param("data", DATA_DOC),
         param("inits", "initialisations: Commuting and/or Generic"),
         param(
             "samples",
@@ -171,7 +180,20 @@ impl Experiment for OnlineLearning {
         ensure(!self.inits.is_empty(), "inits", || {
             "must not be empty".into()
         })?;
-        at_least_one(self.samples, "samples")
+        at_least_one(self.samples, "samples")?;
+        // Last: reading the data is the only check that costs anything.
+        match &self.data {
+            Some(p) => load_data(p, self.n, "data").map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    fn inputs(&self) -> Vec<std::path::PathBuf> {
+        data_inputs(&self.data)
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) -> Result<(), ParamError> {
+        resolve_data(&mut self.data, base)
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
@@ -190,14 +212,26 @@ struct Measured {
     floor: NoiseFloor,
     /// The error counted as converged, for both networks.
     threshold: f64,
+    /// The input covariance.
+    c: Mat<f64>,
+    /// The learned `M` (direct) and `W` (interneurons) at the end of each trace.
+    learned: Vec<[Mat<f64>; 2]>,
 }
 
 impl OnlineLearning {
     /// The streamed runs, one per (initialisation, scale), and the noise-floor run.
     fn measure(&self, ctx: &RunContext) -> Result<Measured> {
-        let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
-        let source =
-            GaussianSource::new(c.as_ref()).map_err(|e| ctx.numerical("set-up of C", e))?;
+        let source = match &self.data {
+            Some(p) => {
+                let d = load_data(p, self.n, "data").map_err(|e| ctx.failure(e.to_string()))?;
+                Source::data(d.samples, d.covariance)
+            }
+            None => {
+                let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
+                GaussianSource::new(c.as_ref()).map(Source::Gaussian)
+            }
+        }
+        .map_err(|e| ctx.numerical("set-up of C", e))?;
         let sources = [source];
         let stream = Stream {
             sources: &sources,
@@ -215,17 +249,22 @@ impl OnlineLearning {
             .collect();
         // Task `combos.len()` is the noise-floor run (the last task: the others keep their
         // random streams whatever the floor needs).
-        let mut traces: Vec<Trace> = ctx.par_tasks(combos.len() + 1, "online", |t, rng| {
-            let Some(&(init, scale)) = combos.get(t) else {
-                let what = "noise floor, start at C^{1/2}";
-                return NoiseFloor::stream(&sources[0], self.k, &stream, rng, ctx, what);
-            };
-            let what = format!("{} init, c = {scale}", init.label());
-            let (mut d, mut w) = initial_networks(init, self.n, self.k, scale, rng)
-                .map_err(|e| ctx.numerical(&what, e))?;
-            stream.run([&mut d, &mut w], rng, ctx, &what)
-        })?;
-        let floor_trace = traces.pop().expect("the floor task");
+        let mut runs: Vec<(Trace, Option<[Mat<f64>; 2]>)> =
+            ctx.par_tasks(combos.len() + 1, "online", |t, rng| {
+                let Some(&(init, scale)) = combos.get(t) else {
+                    let what = "noise floor, start at C^{1/2}";
+                    return NoiseFloor::stream(&sources[0], self.k, &stream, rng, ctx, what)
+                        .map(|trace| (trace, None));
+                };
+                let what = format!("{} init, c = {scale}", init.label());
+                let (mut d, mut w) = initial_networks(init, self.n, self.k, scale, rng)
+                    .map_err(|e| ctx.numerical(&what, e))?;
+                let trace = stream.run([&mut d, &mut w], rng, ctx, &what)?;
+                Ok((trace, Some([d.state().to_owned(), w.state().to_owned()])))
+            })?;
+        let (floor_trace, _) = runs.pop().expect("the floor task");
+        let (traces, learned): (Vec<Trace>, Vec<_>) = runs.into_iter().unzip();
+        let learned: Vec<[Mat<f64>; 2]> = learned.into_iter().flatten().collect();
         let floor = NoiseFloor::from_trace(&floor_trace, self.eta, self.batch);
         let threshold = floor
             .thresholds(self.threshold, self.floor_factor)
@@ -237,6 +276,8 @@ impl OnlineLearning {
             traces,
             floor,
             threshold,
+            c: sources[0].covariance().to_owned(),
+            learned,
         })
     }
 
@@ -293,6 +334,14 @@ impl OnlineLearning {
         out.summarize("threshold", json_float(r.threshold));
         out.table(table);
         out.table(traj);
+        super::offline_learning::save_learned(
+            &mut out,
+            r.c.as_ref(),
+            self.n,
+            self.k,
+            &r.learned,
+            |m| m,
+        );
         out.figure(self.figure(r));
 
         let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);

@@ -218,6 +218,7 @@ impl Experiment for Pairs2d {
                     serde_json::json!({"every_10th": r.mi_every10, "all": r.mi_all, "g": r.circuit.g(), "theta": r.circuit.theta(), "mode": r.mode.ron(), "candidates": r.candidates}),
                 );
                 out.warn(r.warnings.iter().cloned());
+                super::paper2::save_circuit(&mut out, &format!("d{d}_k{k}"), &r.circuit);
                 let dirs = r.directions();
                 panels.push(density_panel(
                     format!("circuit, K = {k}, d = {d}"),

@@ -24,7 +24,7 @@ use crate::resources::MemoryEstimate;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImageSource {
-    /// A file or a folder of images (Sun raster, PNG, PGM); `None`: generated dead-leaves
+    /// A file or a folder of images (Sun raster, PNG, PGM, JPEG, TIFF); `None`: generated dead-leaves
     /// images. A relative path is relative to the experiment file's folder
     /// ([`crate::paths`]).
     pub images: Option<PathParam>,
@@ -1314,6 +1314,28 @@ pub fn pair_sweep(
         learn_pairs(&signals[o].raw, k, settings, rng, ctx, &what)
     })?;
     Ok((name, signals, combos, runs))
+}
+
+/// Saves a circuit's learned parameters as `W_<tag>.npy` (n x K), `g_<tag>.npy` (K) and
+/// `theta_<tag>.npy` (one per activation component).
+pub(crate) fn save_circuit(out: &mut crate::output::Outputs, tag: &str, circuit: &Circuit) {
+    let (n, k) = (circuit.n(), circuit.k());
+    let w = circuit.w();
+    // `w` is column-major (column i is interneuron i's weights); .npy is row-major.
+    let rows: Vec<f64> = (0..n)
+        .flat_map(|r| (0..k).map(move |c| w[c * n + r]))
+        .collect();
+    out.array(format!("W_{tag}"), &[n, k], rows);
+    out.array(
+        format!("g_{tag}"),
+        &[circuit.g().len()],
+        circuit.g().to_vec(),
+    );
+    out.array(
+        format!("theta_{tag}"),
+        &[circuit.theta().len()],
+        circuit.theta().to_vec(),
+    );
 }
 
 #[cfg(test)]

@@ -251,7 +251,8 @@ def run_experiment(
     seed: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Runs an experiment file (or RON text). Returns ``name``, ``kind``, ``seed``,
-    ``summary``, ``tables`` (dicts of columns), ``warnings``, ``dir``."""
+    ``summary``, ``tables`` (dicts of columns), ``arrays`` (numpy arrays of the learned
+    parameters, as saved in ``<name>.npy``), ``warnings``, ``dir``."""
 
 def experiment_kinds() -> List[str]:
     """The built-in experiment kinds."""
