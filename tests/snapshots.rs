@@ -3,7 +3,8 @@
 //! snapshot. Under `CI=true` nothing is written and a mismatch fails; locally, review changes
 //! with `cargo insta review`.
 //!
-//! Also checks that every kind has a fixture and that every file in `experiments/` loads and
+//! Every figure of a fixture run is checked for layout problems first. Also checks that every
+//! kind has a fixture and that every file in `experiments/` loads and
 //! passes its parameter check.
 
 use std::path::{Path, PathBuf};
@@ -18,15 +19,21 @@ fn fixture(kind: &str) -> PathBuf {
     root().join("tests/fixtures").join(format!("{kind}.ron"))
 }
 
+/// The fixture's summary, after checking that none of its figures has a layout a reader would
+/// object to (`Figure::layout_issues`: clipped text, a legend over the data, two series in
+/// near-identical colours).
 fn summary_of(kind: &str) -> serde_json::Value {
     let registry = Registry::builtin();
     let loaded = load_file(&fixture(kind), &registry).expect("fixture loads");
     let ctx = RunContext::new(&loaded.name, loaded.seed).without_progress();
-    loaded
-        .experiment
-        .run(&ctx)
-        .expect("fixture runs")
-        .summary_json()
+    let outputs = loaded.experiment.run(&ctx).expect("fixture runs");
+    let issues: Vec<String> = outputs
+        .figures
+        .iter()
+        .flat_map(|f| f.layout_issues())
+        .collect();
+    assert!(issues.is_empty(), "{kind}: {issues:#?}");
+    outputs.summary_json()
 }
 
 #[test]

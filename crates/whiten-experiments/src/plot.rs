@@ -5,6 +5,13 @@
 //! Log axes are drawn as linear axes over `log10` of the data with decade ticks, so that every
 //! panel has the same coordinate type. Text uses the embedded DejaVu Sans font, so PNGs render
 //! identically on a machine without system fonts.
+//!
+//! The layout keeps data readable: each panel's legend and notes sit in a column to the right
+//! of its plotting area, never over the data; titles shrink until they fit their width; a
+//! panel with an image gets the image's aspect ratio; colours come from a colour-blind-safe
+//! palette. [`Figure::layout_issues`] re-checks all of this on the drawn geometry (text inside
+//! the canvas, legends off the data, no two series of a panel in near-identical colours), and
+//! the snapshot tests run it on every experiment's figures.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -90,17 +97,172 @@ impl Figure {
         root: &DrawingArea<DB, Shift>,
         rows: usize,
         cols: usize,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<Geometry, String> {
+        let mut geo = Geometry::default();
+        let (w, h) = root.dim_in_pixel();
+        geo.canvas = (0, 0, w as i32, h as i32);
         root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let size = fitted_size(root, &self.title, 24.0, w as i32 - 16);
+        let (tw, _) = text_size(root, &self.title, size);
+        geo.texts.push((
+            self.title.clone(),
+            (
+                (w as i32 - tw) / 2,
+                0,
+                (w as i32 + tw) / 2,
+                size as i32 + 10,
+            ),
+        ));
         let root = root
-            .titled(&self.title, (FONT, 24))
+            .titled(&self.title, (FONT, size))
             .map_err(|e| e.to_string())?;
         let areas = root.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            panel.draw(area)?;
+            panel.draw(area, &mut geo)?;
         }
-        Ok(())
+        Ok(geo)
     }
+
+    /// What a reader would object to in the drawn layout: text outside the canvas (a clipped
+    /// title), a legend over the plotting area, two series of a panel with the same style in
+    /// near-identical colours. Empty when the figure is fine. Draws into memory, writes nothing.
+    pub fn layout_issues(&self) -> Vec<String> {
+        register_fonts();
+        let rows = self.panels.len().div_ceil(self.columns).max(1);
+        let cols = self.columns.min(self.panels.len().max(1));
+        let size = (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32 + 40,
+        );
+        let mut buf = vec![0u8; size.0 as usize * size.1 as usize * 3];
+        let geo = {
+            let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+            match self.draw(&root, rows, cols) {
+                Ok(g) => g,
+                Err(e) => return vec![format!("{}: cannot be drawn: {e}", self.name)],
+            }
+        };
+        geo.issues()
+            .into_iter()
+            .map(|i| format!("{}: {i}", self.name))
+            .collect()
+    }
+}
+
+/// A rectangle in pixels of the whole canvas: `(left, top, right, bottom)`.
+type Rect = (i32, i32, i32, i32);
+
+/// A legend entry as the reader tells series apart: label, style, colour.
+type SeriesKey = (String, Style, RGBColor);
+
+/// Where things were drawn, for [`Figure::layout_issues`].
+#[derive(Debug, Default)]
+struct Geometry {
+    canvas: Rect,
+    /// Every piece of text and its box.
+    texts: Vec<(String, Rect)>,
+    /// Plotting areas (data) and legend columns, per panel.
+    plots: Vec<(String, Rect, Option<Rect>)>,
+    /// Per panel: the labelled series' (label, style, colour).
+    series: Vec<(String, Vec<SeriesKey>)>,
+    /// Panels whose legend column is taller than the panel.
+    overflows: Vec<String>,
+}
+
+/// Colours closer than this (Euclidean distance in RGB) are too alike for one panel.
+const MIN_COLOUR_DISTANCE: f64 = 70.0;
+
+impl Geometry {
+    fn issues(&self) -> Vec<String> {
+        let mut out = self.overflows.clone();
+        let (l, t, r, b) = self.canvas;
+        for (text, (x0, y0, x1, y1)) in &self.texts {
+            if *x0 < l || *y0 < t || *x1 > r || *y1 > b {
+                out.push(format!("text {text:?} runs outside the canvas"));
+            }
+        }
+        for (title, plot, legend) in &self.plots {
+            if let Some(g) = legend
+                && g.0 < plot.2
+                && plot.0 < g.2
+                && g.1 < plot.3
+                && plot.1 < g.3
+            {
+                out.push(format!("panel {title:?}: the legend overlaps the data"));
+            }
+        }
+        for (title, series) in &self.series {
+            for (i, a) in series.iter().enumerate() {
+                for b in &series[i + 1..] {
+                    let d = colour_distance(a.2, b.2);
+                    if a.0 != b.0 && a.1 == b.1 && d < MIN_COLOUR_DISTANCE {
+                        out.push(format!(
+                            "panel {title:?}: {:?} and {:?} have near-identical colours",
+                            a.0, b.0
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn colour_distance(a: RGBColor, b: RGBColor) -> f64 {
+    let d = |x: u8, y: u8| (x as f64 - y as f64).powi(2);
+    (d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)).sqrt()
+}
+
+/// Width and height of `text` at `size` points.
+fn text_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+) -> (i32, i32) {
+    area.estimate_text_size(text, &(FONT, size).into_text_style(area))
+        .map(|(w, h)| (w as i32, h as i32))
+        .unwrap_or((0, 0))
+}
+
+/// The largest size from `size` down to 10 points at which `text` fits in `width` pixels.
+fn fitted_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+    width: i32,
+) -> f64 {
+    let mut s = size;
+    while s > 10.0 && text_size(area, text, s).0 > width {
+        s -= 1.0;
+    }
+    s
+}
+
+/// `text` broken at spaces into lines at most `width` pixels wide at `size` points.
+fn wrap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+    width: i32,
+) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let trial = if cur.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{cur} {word}")
+        };
+        if !cur.is_empty() && text_size(area, &trial, size).0 > width {
+            lines.push(std::mem::replace(&mut cur, word.to_owned()));
+        } else {
+            cur = trial;
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 const FONT: &str = "sans-serif";
@@ -246,17 +408,19 @@ pub struct Raster {
     pub hi: f64,
 }
 
-/// Corner of the plotting area that holds the legend.
+/// Where the legend column (right of the plotting area, never over the data) is aligned:
+/// with the top of the plotting area (`Upper*`) or its bottom (`Lower*`). The left/right part
+/// of the name is kept for older callers and has no effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Legend {
-    /// Upper right (default).
+    /// Aligned with the top (default).
     #[default]
     UpperRight,
-    /// Upper left.
+    /// Aligned with the top.
     UpperLeft,
-    /// Lower left.
+    /// Aligned with the bottom.
     LowerLeft,
-    /// Lower right.
+    /// Aligned with the bottom.
     LowerRight,
 }
 
@@ -271,7 +435,7 @@ pub struct Panel {
     pub y: Axis,
     /// Series, drawn in order.
     pub series: Vec<Series>,
-    /// Lines of text drawn in the upper-left corner.
+    /// Lines of text, drawn in the column right of the plotting area, under the legend.
     pub notes: Vec<String>,
     /// An image drawn under the series.
     pub raster: Option<Raster>,
@@ -344,18 +508,83 @@ impl Panel {
     fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
+        geo: &mut Geometry,
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.range(&self.x, |p| p.0);
         let (y0, y1) = self.range(&self.y, |p| p.1);
         let xr = Ticked::new(x0, x1, self.x.scale);
         let yr = Ticked::new(y0, y1, self.y.scale);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(xr, yr)
+        let (aw, ah) = area.dim_in_pixel();
+        let (aw, ah) = (aw as i32, ah as i32);
+        let (ax, ay) = area.get_base_pixel();
+        let bound = (ax, ay, ax + aw, ay + ah);
+
+        // The column right of the plotting area: legend entries, then notes.
+        let entries: Vec<(usize, &str)> = self
+            .series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.label
+                    .as_deref()
+                    .filter(|_| s.points.iter().any(|p| p.0.is_finite() && p.1.is_finite()))
+                    .map(|l| (i, l))
+            })
+            .collect();
+        let col_max = aw * 2 / 5;
+        let widest = entries
+            .iter()
+            .map(|(_, l)| text_size(area, l, LEGEND_FONT).0 + 30)
+            .chain(self.notes.iter().map(|n| text_size(area, n, LEGEND_FONT).0))
+            .max();
+        let col_w = widest.map_or(0, |w| (w + 20).min(col_max));
+        let plot_area = if col_w > 0 {
+            area.split_horizontally(aw - col_w).0
+        } else {
+            area.clone()
+        };
+
+        // Title, shrunk to the width of the plotting column.
+        let pw_total = aw - col_w;
+        let size = fitted_size(area, &self.title, 18.0, pw_total - 8);
+        let (tw, th) = text_size(area, &self.title, size);
+        let tx = (pw_total - tw) / 2;
+        plot_area
+            .draw(&Text::new(
+                self.title.clone(),
+                (tx, 6),
+                (FONT, size).into_font().color(&BLACK),
+            ))
             .map_err(|e| e.to_string())?;
+        geo.texts.push((
+            self.title.clone(),
+            (ax + tx, ay + 6, ax + tx + tw, ay + 6 + th),
+        ));
+        let cap_h = th + 10;
+
+        let build = |extra_x: i32, extra_y: i32| {
+            ChartBuilder::on(&plot_area)
+                .margin(12)
+                .margin_top(6 + cap_h)
+                .margin_right(12 + extra_x)
+                .margin_bottom(12 + extra_y)
+                .x_label_area_size(44)
+                .y_label_area_size(64)
+                .build_cartesian_2d(xr.clone(), yr.clone())
+                .map_err(|e| e.to_string())
+        };
+        let mut chart = build(0, 0)?;
+        if let Some(r) = &self.raster {
+            // Square pixels: the plotting area takes the image's aspect ratio.
+            let (pw, ph) = chart.plotting_area().dim_in_pixel();
+            let (pw, ph) = (pw as f64, ph as f64);
+            let ratio = r.width as f64 / r.height.max(1) as f64;
+            if pw > ph * ratio {
+                chart = build((pw - ph * ratio).round() as i32, 0)?;
+            } else {
+                chart = build(0, (ph - pw / ratio).round() as i32)?;
+            }
+        }
         let xs = self.x.scale;
         let ys = self.y.scale;
         chart
@@ -390,7 +619,6 @@ impl Panel {
                 .map_err(|e| e.to_string())?;
         }
 
-        let mut any_label = false;
         for (idx, s) in self.series.iter().enumerate() {
             let color = palette(s.color.unwrap_or(idx));
             let style = ShapeStyle::from(&color).stroke_width(2);
@@ -399,44 +627,21 @@ impl Panel {
                 .iter()
                 .map(|&(x, y)| (self.x.to_plot(x), self.y.to_plot(y)))
                 .collect();
-            let segments = split_segments(&pts);
-            let mut labelled = false;
-            for seg in segments {
-                let anno = match s.style {
-                    Style::Line | Style::LineMarkers => chart
-                        .draw_series(LineSeries::new(seg.iter().copied(), style))
-                        .map_err(|e| e.to_string())?,
-                    Style::Dashed => chart
-                        .draw_series(DashedLineSeries::new(seg.iter().copied(), 8, 5, style))
-                        .map_err(|e| e.to_string())?,
-                    Style::Markers => chart
-                        .draw_series(
-                            seg.iter()
-                                .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
-                        )
-                        .map_err(|e| e.to_string())?,
-                };
-                if let (Some(label), false) = (&s.label, labelled) {
-                    let markers = s.style == Style::Markers;
-                    if markers {
-                        anno.label(label.as_str()).legend(move |(x, y)| {
-                            Circle::new((x + 10, y), 3, ShapeStyle::from(&color).filled())
-                        });
-                    } else if s.style == Style::Dashed {
-                        anno.label(label.as_str()).legend(move |(x, y)| {
-                            EmptyElement::at((x, y))
-                                + PathElement::new(vec![(0, 0), (7, 0)], style)
-                                + PathElement::new(vec![(12, 0), (20, 0)], style)
-                        });
-                    } else {
-                        anno.label(label.as_str()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], style)
-                        });
+            for seg in split_segments(&pts) {
+                match s.style {
+                    Style::Line | Style::LineMarkers => {
+                        chart
+                            .draw_series(LineSeries::new(seg.iter().copied(), style))
+                            .map_err(|e| e.to_string())?;
                     }
-                    labelled = true;
-                    any_label = true;
+                    Style::Dashed => {
+                        chart
+                            .draw_series(DashedLineSeries::new(seg.iter().copied(), 8, 5, style))
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Style::Markers => {}
                 }
-                if s.style == Style::LineMarkers {
+                if matches!(s.style, Style::Markers | Style::LineMarkers) {
                     chart
                         .draw_series(
                             seg.iter()
@@ -446,34 +651,111 @@ impl Panel {
                 }
             }
         }
-        if any_label {
-            chart
-                .configure_series_labels()
-                .position(match self.legend {
-                    Legend::UpperRight => SeriesLabelPosition::UpperRight,
-                    Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
-                    Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
-                    Legend::LowerRight => SeriesLabelPosition::LowerRight,
-                })
-                .label_font((FONT, 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()
-                .map_err(|e| e.to_string())?;
-        }
+
         let (px, py) = chart.plotting_area().get_base_pixel();
-        let (ax, ay) = area.get_base_pixel();
-        for (i, note) in self.notes.iter().enumerate() {
+        let (pw, ph) = chart.plotting_area().dim_in_pixel();
+        let (pw, ph) = (pw as i32, ph as i32);
+        let legend_rect = (col_w > 0).then_some((ax + aw - col_w, py, ax + aw, py + ph));
+        geo.plots
+            .push((self.title.clone(), (px, py, px + pw, py + ph), legend_rect));
+        geo.series.push((
+            self.title.clone(),
+            entries
+                .iter()
+                .map(|&(i, l)| {
+                    let s = &self.series[i];
+                    (l.to_owned(), s.style, palette(s.color.unwrap_or(i)))
+                })
+                .collect(),
+        ));
+        if col_w == 0 {
+            return Ok(());
+        }
+
+        // Legend entries and notes, in the column (coordinates relative to the panel).
+        let line_h = 18;
+        let note_lines: Vec<String> = self
+            .notes
+            .iter()
+            .flat_map(|n| wrap(area, n, LEGEND_FONT, col_w - 12))
+            .collect();
+        let gap = if entries.is_empty() || note_lines.is_empty() {
+            0
+        } else {
+            10
+        };
+        let total = line_h * (entries.len() + note_lines.len()) as i32 + gap;
+        let top = match self.legend {
+            Legend::UpperRight | Legend::UpperLeft => py - ay + 2,
+            Legend::LowerLeft | Legend::LowerRight => (py - ay + ph - total).max(py - ay + 2),
+        };
+        let x = aw - col_w + 10;
+        let mut y = top;
+        for &(i, label) in &entries {
+            let s = &self.series[i];
+            let color = palette(s.color.unwrap_or(i));
+            let style = ShapeStyle::from(&color).stroke_width(2);
+            let mid = y + line_h / 2;
+            let dot = Circle::new((x + 11, mid), 3, ShapeStyle::from(&color).filled());
+            match s.style {
+                Style::Line => area.draw(&PathElement::new(vec![(x, mid), (x + 22, mid)], style)),
+                Style::Dashed => area
+                    .draw(&PathElement::new(vec![(x, mid), (x + 8, mid)], style))
+                    .and_then(|_| {
+                        area.draw(&PathElement::new(vec![(x + 13, mid), (x + 22, mid)], style))
+                    }),
+                Style::Markers => area.draw(&dot),
+                Style::LineMarkers => area
+                    .draw(&PathElement::new(vec![(x, mid), (x + 22, mid)], style))
+                    .and_then(|_| area.draw(&dot)),
+            }
+            .map_err(|e| e.to_string())?;
+            let size = fitted_size(area, label, LEGEND_FONT, col_w - 40);
+            let (lw, lh) = text_size(area, label, size);
             area.draw(&Text::new(
-                note.clone(),
-                (px - ax + 8, py - ay + 8 + 17 * i as i32),
-                (FONT, 14).into_font().color(&BLACK),
+                label.to_owned(),
+                (x + 28, mid - lh / 2),
+                (FONT, size).into_font().color(&BLACK),
             ))
             .map_err(|e| e.to_string())?;
+            geo.texts.push((
+                label.to_owned(),
+                (
+                    ax + x + 28,
+                    ay + mid - lh / 2,
+                    ax + x + 28 + lw,
+                    ay + mid + lh / 2,
+                ),
+            ));
+            y += line_h;
+        }
+        y += gap;
+        for line in note_lines {
+            let (lw, lh) = text_size(area, &line, LEGEND_FONT);
+            area.draw(&Text::new(
+                line.clone(),
+                (x, y),
+                (FONT, LEGEND_FONT).into_font().color(&BLACK),
+            ))
+            .map_err(|e| e.to_string())?;
+            geo.texts
+                .push((line, (ax + x, ay + y, ax + x + lw, ay + y + lh)));
+            y += line_h;
+        }
+        // Text must stay inside its own panel too.
+        if ay + y > bound.3 {
+            geo.overflows.push(format!(
+                "panel {:?}: legend and notes run {} px past the panel",
+                self.title,
+                ay + y - bound.3
+            ));
         }
         Ok(())
     }
 }
+
+/// Legend and note text size in points.
+const LEGEND_FONT: f64 = 13.0;
 
 /// Largest number of raster cells drawn along each side (images are block-averaged down to
 /// it), so that SVG files stay small.
@@ -583,12 +865,15 @@ pub fn contour(
 /// A colour-blind-safe palette (Okabe-Ito), cycled.
 pub fn palette(i: usize) -> RGBColor {
     const P: [RGBColor; 8] = [
+        // Most distinct first: blue, vermillion, bluish green, reddish purple, sky blue;
+        // orange (close to vermillion) only from the 6th series; 6 is black (thresholds and
+        // references); yellow (pale on white) last.
         RGBColor(0, 114, 178),
         RGBColor(213, 94, 0),
         RGBColor(0, 158, 115),
         RGBColor(204, 121, 167),
-        RGBColor(230, 159, 0),
         RGBColor(86, 180, 233),
+        RGBColor(230, 159, 0),
         RGBColor(0, 0, 0),
         RGBColor(240, 228, 66),
     ];
@@ -807,5 +1092,76 @@ mod tests {
         let png = std::fs::read(&files[1]).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn two_lines(a: &str, b: &str) -> Panel {
+        Panel::new("panel", Axis::linear("x"), Axis::linear("y"))
+            .with(Series::line(a, vec![(0.0, 0.0), (1.0, 1.0)]))
+            .with(Series::line(b, vec![(0.0, 1.0), (1.0, 0.0)]))
+    }
+
+    #[test]
+    fn a_plain_figure_has_no_layout_issues() {
+        let fig = Figure::grid(
+            "ok",
+            "Title",
+            vec![two_lines("a", "b"), two_lines("c", "d")],
+            2,
+        );
+        assert_eq!(fig.layout_issues(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn long_titles_shrink_until_they_fit() {
+        // 120 characters fit a 640-pixel panel only below the default 18 points.
+        let title = "a long panel title ".repeat(6);
+        let fig = Figure::single("shrunk", title.clone(), two_lines("a", "b"));
+        assert!(fig.layout_issues().is_empty(), "{:?}", fig.layout_issues());
+        // Past what 10 points can hold, the check reports the clipped title.
+        let fig = Figure::single("clipped", "t", two_lines("a", "b")).with_panel_size(640, 440);
+        let mut fig = fig;
+        fig.title = "an overlong figure title ".repeat(12);
+        let issues = fig.layout_issues();
+        assert!(
+            issues.iter().any(|i| i.contains("runs outside the canvas")),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn near_identical_colours_are_reported_unless_the_style_differs() {
+        let clash = two_lines("a", "b");
+        let mut clash = clash;
+        clash.series[1].color = Some(0);
+        let issues = Figure::single("clash", "T", clash.clone()).layout_issues();
+        assert!(
+            issues.iter().any(|i| i.contains("near-identical colours")),
+            "{issues:?}"
+        );
+        // A dashed closed form in its measurement's colour is fine.
+        clash.series[1].style = Style::Dashed;
+        assert!(
+            Figure::single("theory", "T", clash)
+                .layout_issues()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn legends_and_notes_stay_beside_the_data() {
+        let mut p = two_lines("a", "b");
+        for i in 0..40 {
+            p = p.note(format!("note line {i}"));
+        }
+        let issues = Figure::single("tall", "T", p).layout_issues();
+        assert!(
+            issues.iter().any(|i| i.contains("past the panel")),
+            "{issues:?}"
+        );
+        let p = two_lines("a", "b").note(
+            "a note that is long enough to be wrapped over several lines of the legend column",
+        );
+        let fig = Figure::single("wrapped", "T", p);
+        assert!(fig.layout_issues().is_empty(), "{:?}", fig.layout_issues());
     }
 }

@@ -349,7 +349,7 @@ impl Adaptation {
             // Lighter shades of the same hues: sky blue, orange.
             p = p.with(
                 Series::line(format!("{net} (window of {})", self.window), pts)
-                    .colored(if ni == 0 { 5 } else { 4 }),
+                    .colored(if ni == 0 { 4 } else { 3 }),
             );
         }
         for (ni, net) in NETWORKS.iter().enumerate() {

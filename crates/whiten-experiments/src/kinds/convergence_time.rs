@@ -323,46 +323,62 @@ impl Experiment for ConvergenceTime {
                 .map(|((_, s), r)| (*s, r[ni].0))
                 .collect()
         };
-        let mut lin = Panel::new(
-            "linear axes: T_D is a straight line",
+        // Each law on the axes that make it straight (T_D against c, T_I against ln c), the
+        // closed form dashed in black where it exists (commuting start, Sqrt error), and both
+        // flows on log-log axes, where the direct flow's slope 1 meets the interneurons' ln c.
+        let closed_curve = |ni: usize| -> Option<Series> {
+            (self.inits.contains(&Init::Commuting) && self.error == ErrorKind::Sqrt).then(|| {
+                let lo = self.scales.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = self.scales.iter().copied().fold(0.0, f64::max);
+                let pts = (0..=80)
+                    .map(|t| {
+                        let c = lo * (hi / lo).powf(t as f64 / 80.0);
+                        (c, closed(c, ni))
+                    })
+                    .collect();
+                Series::line("closed form (commuting)", pts)
+                    .styled(Style::Dashed)
+                    .colored(6)
+            })
+        };
+        let style = |ii: usize| {
+            if ii == 0 {
+                Style::LineMarkers
+            } else {
+                Style::Markers
+            }
+        };
+        let mut direct = Panel::new(
+            "direct flow: T_D linear in c",
             Axis::linear("initial scale c"),
-            Axis::linear("convergence time T"),
-        );
-        let mut log = Panel::new(
-            "log-c axis: T_I is a straight line",
-            Axis::log("initial scale c"),
-            Axis::linear("convergence time T"),
+            Axis::linear("convergence time T_D"),
         );
         for (ii, &init) in self.inits.iter().enumerate() {
-            for (ni, net) in NETWORKS.iter().enumerate() {
-                let style = if ii == 0 {
-                    Style::LineMarkers
-                } else {
-                    Style::Dashed
-                };
-                let s = Series::line(format!("{net}, {}", init.label()), series(init, ni))
-                    .styled(style)
-                    .colored(ni);
-                lin = lin.with(s.clone());
-                log = log.with(s);
-            }
+            direct = direct.with(
+                Series::line(format!("direct, {}", init.label()), series(init, 0))
+                    .styled(style(ii))
+                    .colored(ii),
+            );
         }
-        let mut log_i = Panel::new(
-            "interneurons alone, log-c axis",
+        if let Some(c) = closed_curve(0) {
+            direct = direct.with(c);
+        }
+        let mut inter = Panel::new(
+            "interneuron flow: T_I linear in ln c",
             Axis::log("initial scale c"),
             Axis::linear("convergence time T_I"),
         );
         for (ii, &(init, _, si, ii0)) in fits.iter().enumerate() {
-            log_i = log_i.with(
+            inter = inter.with(
                 Series::line(format!("interneuron, {}", init.label()), series(init, 1))
-                    .styled(Style::LineMarkers)
+                    .styled(style(ii))
                     .colored(ii + 2),
             );
             let (lo, hi) = (
                 self.fit_from,
                 self.scales.iter().copied().fold(0.0, f64::max),
             );
-            log_i = log_i.with(
+            inter = inter.with(
                 Series::line(
                     format!("fit: {si:.3} ln c + {ii0:.2}"),
                     vec![(lo, si * lo.ln() + ii0), (hi, si * hi.ln() + ii0)],
@@ -371,10 +387,29 @@ impl Experiment for ConvergenceTime {
                 .colored(ii + 2),
             );
         }
+        if let Some(c) = closed_curve(1) {
+            inter = inter.with(c);
+        }
+        let mut both = Panel::new(
+            "both flows, log-log axes",
+            Axis::log("initial scale c"),
+            Axis::log("convergence time T"),
+        );
+        for (ii, &init) in self.inits.iter().enumerate() {
+            for (ni, net) in NETWORKS.iter().enumerate() {
+                // T = 0 (started within the threshold) has no place on a log axis.
+                let pts = series(init, ni).into_iter().filter(|p| p.1 > 0.0).collect();
+                both = both.with(
+                    Series::line(format!("{net}, {}", init.label()), pts)
+                        .styled(style(ii))
+                        .colored(2 * ni + ii),
+                );
+            }
+        }
         out.figure(Figure::grid(
             "convergence_time",
             "Convergence time of the gradient flows: linear (direct) vs logarithmic (interneurons) in c",
-            vec![lin.legend_at(Legend::UpperLeft), log.legend_at(Legend::UpperLeft), log_i.legend_at(Legend::UpperLeft)],
+            vec![direct, inter.legend_at(Legend::UpperLeft), both],
             3,
         ));
 

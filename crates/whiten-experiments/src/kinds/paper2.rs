@@ -1211,22 +1211,22 @@ pub fn density_panel(
             (-LIM + h / 2.0, h),
             level,
         );
-        let s = Series::line("density contours", pts).colored(li);
-        panel = panel.with(if li == 0 { s } else { s.unlabelled() });
+        // One colour and legend entry per level; N(0, I)'s circle at the same level dashed.
+        panel = panel.with(Series::line(format!("responses, r = {r}"), pts).colored(li));
         let circle: Vec<(f64, f64)> = (0..=96)
             .map(|t| {
                 let a = 2.0 * std::f64::consts::PI * t as f64 / 96.0;
                 (r * a.cos(), r * a.sin())
             })
             .collect();
-        let c = Series::line("N(0, I): radii 0.625, 1.25, 1.875", circle)
+        let c = Series::line("N(0, I), same levels", circle)
             .styled(Style::Dashed)
             .colored(6);
         panel = panel.with(if li == 0 { c } else { c.unlabelled() });
     }
     for (di, w) in directions.iter().enumerate() {
         let s = Series::line(
-            "interneuron directions w_i",
+            "w_i (any length)",
             vec![(-LIM * w[0], -LIM * w[1]), (LIM * w[0], LIM * w[1])],
         )
         .styled(Style::Line)
