@@ -89,7 +89,8 @@ pub enum DataError {
     NonFinite {
         /// The file.
         name: String,
-        /// `line 3, column 2` (CSV) or `row 2, column 1 (from 0)` (`.npy`).
+        /// `line 3, column 2` (CSV), `row 2, column 1 (from 0)` or `element 5 (from 0)`
+        /// (`.npy`).
         place: String,
         /// The value as read.
         value: f64,
@@ -194,14 +195,29 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
     let cols = match a.shape[..] {
         [_] | [_, 1] => 1,
         [_, 2] => 2,
-        [_, _] => {
+        [2, n] => {
+            return Err(shape_err(&format!(
+                "need a vector (N,) or pairs (N, 2), one pair per row; this looks transposed \
+                 ({n} pairs as 2 rows): save x.T"
+            )));
+        }
+        [_, c] => {
+            return Err(shape_err(&format!(
+                "need a vector (N,) or pairs (N, 2), one pair per row, not {c} columns \
+                 (an image is read from a PNG, TIFF, JPEG or Sun raster file by `images`)"
+            )));
+        }
+        _ => {
             return Err(shape_err(
-                "need a signal: a vector (N,) or pairs (N, 2); an image belongs in `images`",
+                "need a vector (N,) or pairs (N, 2), one pair per row",
             ));
         }
-        _ => return Err(shape_err("need a vector (N,) or pairs (N, 2)")),
     };
-    check_finite_array(&a.data, cols, &name)?;
+    if a.shape.len() == 1 {
+        check_finite_vector(&a.data, &name)?;
+    } else {
+        check_finite_array(&a.data, cols, &name)?;
+    }
     if a.data.is_empty() {
         return Err(DataError::NoData { name });
     }
@@ -236,6 +252,17 @@ fn nonempty(m: DataMatrix, name: String) -> Result<DataMatrix, DataError> {
         Err(DataError::NoData { name })
     } else {
         Ok(m)
+    }
+}
+
+fn check_finite_vector(data: &[f64], name: &str) -> Result<(), DataError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(DataError::NonFinite {
+            name: name.to_string(),
+            place: format!("element {i} (from 0)"),
+            value: data[i],
+        }),
     }
 }
 
@@ -413,6 +440,21 @@ mod tests {
             e.to_string().contains("row 1, column 0 (from 0) is inf"),
             "{e}"
         );
+        let t = temp_file("t2.npy", &npy::write(&[2, 4], &[0.; 8]));
+        let e = read_signal(&t).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("looks transposed (4 pairs as 2 rows)"),
+            "{e}"
+        );
+        let nan = temp_file("n.npy", &npy::write(&[3], &[0., f64::NAN, 1.]));
+        let e = read_signal(&nan).unwrap_err();
+        assert!(e.to_string().contains("element 1 (from 0) is NaN"), "{e}");
+        let empty = temp_file("z.npy", &npy::write(&[0], &[]));
+        assert!(matches!(
+            read_signal(&empty).unwrap_err(),
+            DataError::NoData { .. }
+        ));
         let csv = temp_file("s.csv", b"1\n2\n");
         assert!(matches!(
             read_signal(&csv).unwrap_err(),
