@@ -42,6 +42,15 @@ pub enum DataError {
         /// The file.
         name: String,
     },
+    /// A signal file that is not `.npy`.
+    #[error(
+        "{name}: not a .npy file (no magic bytes \\x93NUMPY): signals are read from .npy; save \
+         with numpy.save(\"x.npy\", x), x a vector or an N x 2 array of pairs"
+    )]
+    NotNpy {
+        /// The file.
+        name: String,
+    },
     /// A malformed `.npy` file.
     #[error(transparent)]
     Npy(#[from] NpyError),
@@ -184,7 +193,7 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
     let name = path.display().to_string();
     let bytes = read_bytes(path, &name)?;
     if !bytes.starts_with(npy::MAGIC) {
-        return Err(NpyError::Magic { name }.into());
+        return Err(DataError::NotNpy { name });
     }
     let a = npy::read(&bytes, &name)?;
     let shape_err = |expected: &str| DataError::Shape {
@@ -203,8 +212,8 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
         }
         [_, c] => {
             return Err(shape_err(&format!(
-                "need a vector (N,) or pairs (N, 2), one pair per row, not {c} columns \
-                 (an image is read from a PNG, TIFF, JPEG or Sun raster file by `images`)"
+                "need a vector (N,) or pairs (N, 2), one pair per row, not {c} columns (an \
+                 image belongs in `images`, as a PNG, TIFF, JPEG or Sun raster file)"
             )));
         }
         _ => {
@@ -456,9 +465,10 @@ mod tests {
             DataError::NoData { .. }
         ));
         let csv = temp_file("s.csv", b"1\n2\n");
-        assert!(matches!(
-            read_signal(&csv).unwrap_err(),
-            DataError::Npy(NpyError::Magic { .. })
-        ));
+        let e = read_signal(&csv).unwrap_err();
+        assert!(
+            matches!(e, DataError::NotNpy { .. }) && e.to_string().contains("numpy.save"),
+            "{e}"
+        );
     }
 }

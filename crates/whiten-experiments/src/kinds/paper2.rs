@@ -319,10 +319,14 @@ fn file_stem(p: &PathParam) -> String {
 fn check_spread(p: &PathParam, what: &str, mean: f64, sd: f64) -> std::result::Result<(), String> {
     if sd > 0.0 && sd.is_finite() && sd > mean.abs() * 1e-12 {
         Ok(())
+    } else if sd == 0.0 {
+        Err(p.refusal(format!(
+            "{what} is constant (every value is {mean}): there is no distribution to reshape"
+        )))
     } else {
         Err(p.refusal(format!(
-            "{what} is constant ({mean:e}, standard deviation {sd:e}): there is no distribution \
-             to reshape"
+            "{what} is constant to rounding (mean {mean:e}, standard deviation {sd:e}): there is \
+             no distribution to reshape"
         )))
     }
 }
@@ -1641,6 +1645,60 @@ mod tests {
             "learned theta {:?}: kurtosis {k_learned}",
             learned.circuit.theta()
         );
+    }
+
+    #[test]
+    fn signal_files_are_standardised_and_refused_by_shape_at_source_signal() {
+        let dir = std::env::temp_dir().join(format!("whiten-paper2-signal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let x: Vec<f64> = (0..400).map(|i| 7.0 + (0.3 * f64::from(i)).sin()).collect();
+        std::fs::write(dir.join("v.npy"), crate::npy::write(&[400], &x)).unwrap();
+        std::fs::write(dir.join("p.npy"), crate::npy::write(&[200, 2], &x)).unwrap();
+        let source = |file: &str| {
+            let mut s = ImageSource {
+                signal: Some(PathParam::new(file)),
+                ..ImageSource::default()
+            };
+            s.resolve_paths(&dir).unwrap();
+            s
+        };
+        let v = source("v.npy").signal_1d_file().unwrap().unwrap();
+        let (m, sd) = mean_sd(v.values.iter().copied());
+        assert!(m.abs() < 1e-12 && (sd - 1.0).abs() < 1e-12, "{m} {sd}");
+        assert!((v.mean - 7.0).abs() < 0.01 && v.name == "v");
+        assert!((v.values[5] - (x[5] - v.mean) / v.sd).abs() < 1e-15);
+        // pairs where a vector is wanted, a vector where pairs are, too few pairs
+        for (e, says) in [
+            (
+                source("p.npy").signal_1d_file().unwrap().unwrap_err(),
+                "pairs belong in pairs_2d",
+            ),
+            (
+                source("v.npy").signal_pairs_file().unwrap().unwrap_err(),
+                "belongs in gaussianize_1d",
+            ),
+            (
+                source("p.npy").signal_pairs_file().unwrap().unwrap_err(),
+                "200 pairs: need at least 1000",
+            ),
+        ] {
+            assert_eq!(e.field, "source.signal");
+            // the reason names the file as written and as resolved
+            assert!(
+                e.reason.contains(says) && e.reason.contains(".npy\" (resolved against"),
+                "{}",
+                e.reason
+            );
+        }
+        // images and a signal at once; a signal where images are needed
+        let both = ImageSource {
+            images: Some(PathParam::new("a.png")),
+            ..source("v.npy")
+        };
+        assert_eq!(both.check().unwrap_err().field, "source.signal");
+        assert!(source("v.npy").refuse_signal("why").is_err());
+        assert!(ImageSource::default().refuse_signal("why").is_ok());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     fn excess_kurtosis_of(x: &[f64]) -> f64 {
