@@ -245,7 +245,12 @@ impl Gaussianize1d {
         let density = Panel::new(
             match (&r.image, r.standardised) {
                 (None, Some((mean, sd))) => {
-                    format!("{}: signal density ((x - {mean:.3e}) / {sd:.3e})", r.name)
+                    format!(
+                        "{}: density of (x - {}) / {}",
+                        r.name,
+                        fmt3(&[mean]),
+                        fmt3(&[sd])
+                    )
                 }
                 _ => "signal density".into(),
             },
