@@ -3,8 +3,9 @@
 //! with line and column, image errors with the image file), and no output folder. The first
 //! line of every error is snapshot-tested (`snapshots/bad_input_corpus__corpus.snap`).
 //!
-//! Image cases (`image_*.ron`) and data cases (`data_*.ron`, data matrices of paper 1) read
-//! files named relative to their own folder, which is also
+//! Image cases (`image_*.ron`), data cases (`data_*.ron`, data matrices of paper 1) and
+//! signal cases (`signal_*.ron`, `.npy` signals and pairs of paper 2) read files named
+//! relative to their own folder, which is also
 //! the working directory except in [`Fixture::BesideCwd`] cases (the file in `sub/`, run from
 //! the folder above); the bytes of those images are defined here ([`fixtures`]) and written
 //! into a temporary directory per case. Errors about an image give its path as written and as
@@ -92,7 +93,14 @@ fn npy_by_hand(dict: &str, data: &[u8]) -> Vec<u8> {
     b
 }
 
-/// The fixture of image or data case `case`, or `None` for a RON-only case.
+/// `n` values of a deterministic, non-constant signal.
+fn wavy(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| (0.37 * i as f64).sin() * (1.0 + (0.011 * i as f64).cos()))
+        .collect()
+}
+
+/// The fixture of image, data or signal case `case`, or `None` for a RON-only case.
 fn fixtures(case: &str) -> Option<Fixture> {
     let m = SUN_RASTER_MAGIC;
     let full = sun([m, 16, 16, 8, 256, 1, 0, 0], &[128; 256]);
@@ -177,6 +185,34 @@ fn fixtures(case: &str) -> Option<Fixture> {
             Fixture::File("inf.npy", npy::write(&[10, 3], &data))
         }
         "data_missing_file" => Fixture::Absent("absent.npy"),
+        "image_npy_as_image" => Fixture::File("signal.npy", npy::write(&[200], &wavy(200))),
+        // Element 37 of a vector.
+        "signal_nan" => {
+            let mut x = wavy(500);
+            x[37] = f64::NAN;
+            Fixture::File("nan.npy", npy::write(&[500], &x))
+        }
+        // Row 3, column 1 of the pairs.
+        "signal_infinite_pair" => {
+            let mut x = wavy(3000);
+            x[7] = f64::INFINITY;
+            Fixture::File("inf.npy", npy::write(&[1500, 2], &x))
+        }
+        "signal_too_few_samples" => Fixture::File("few.npy", npy::write(&[50], &wavy(50))),
+        "signal_too_few_pairs" => Fixture::File("few_pairs.npy", npy::write(&[200, 2], &wavy(400))),
+        "signal_3d" => Fixture::File("cube.npy", npy::write(&[2, 3, 4], &wavy(24))),
+        "signal_n_by_3" => Fixture::File("triples.npy", npy::write(&[1500, 3], &wavy(4500))),
+        "signal_transposed" => Fixture::File("transposed.npy", npy::write(&[2, 1500], &wavy(3000))),
+        "signal_1d_to_pairs" | "signal_and_images" | "signal_image_survey" => {
+            Fixture::File("vector.npy", npy::write(&[2000], &wavy(2000)))
+        }
+        "signal_pairs_to_1d" | "signal_with_offsets" | "signal_mi_vs_offset" => {
+            Fixture::File("pairs.npy", npy::write(&[2000, 2], &wavy(4000)))
+        }
+        "signal_constant" => Fixture::File("constant.npy", npy::write(&[300], &[1.5; 300])),
+        // A signal saved as text: signals are read from .npy only.
+        "signal_csv" => Fixture::File("signal.csv", b"1.0\n2.0\n3.0\n".to_vec()),
+        "signal_missing_file" => Fixture::Absent("absent.npy"),
         "data_unknown_format" => Fixture::File("samples.dat", b"1,2,3\n".to_vec()),
         _ => return None,
     })
@@ -243,8 +279,8 @@ fn every_bad_input_is_refused_cleanly() {
         std::fs::copy(corpus().join(format!("{case}.ron")), dir.join(&file)).unwrap();
         assert_eq!(
             fixture.is_some(),
-            case.starts_with("image_") || case.starts_with("data_"),
-            "{case}: image and data cases (and only they) need a fixture"
+            case.starts_with("image_") || case.starts_with("data_") || case.starts_with("signal_"),
+            "{case}: image, data and signal cases (and only they) need a fixture"
         );
         match &fixture {
             Some(Fixture::File(name, bytes)) => std::fs::write(dir.join(name), bytes).unwrap(),

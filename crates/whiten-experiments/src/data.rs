@@ -42,6 +42,15 @@ pub enum DataError {
         /// The file.
         name: String,
     },
+    /// A signal file that is not `.npy`.
+    #[error(
+        "{name}: not a .npy file (no magic bytes \\x93NUMPY): signals are read from .npy; save \
+         with numpy.save(\"x.npy\", x), x a vector or an N x 2 array of pairs"
+    )]
+    NotNpy {
+        /// The file.
+        name: String,
+    },
     /// A malformed `.npy` file.
     #[error(transparent)]
     Npy(#[from] NpyError),
@@ -89,7 +98,8 @@ pub enum DataError {
     NonFinite {
         /// The file.
         name: String,
-        /// `line 3, column 2` (CSV) or `row 2, column 1 (from 0)` (`.npy`).
+        /// `line 3, column 2` (CSV), `row 2, column 1 (from 0)` or `element 5 (from 0)`
+        /// (`.npy`).
         place: String,
         /// The value as read.
         value: f64,
@@ -183,7 +193,7 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
     let name = path.display().to_string();
     let bytes = read_bytes(path, &name)?;
     if !bytes.starts_with(npy::MAGIC) {
-        return Err(NpyError::Magic { name }.into());
+        return Err(DataError::NotNpy { name });
     }
     let a = npy::read(&bytes, &name)?;
     let shape_err = |expected: &str| DataError::Shape {
@@ -194,14 +204,29 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
     let cols = match a.shape[..] {
         [_] | [_, 1] => 1,
         [_, 2] => 2,
-        [_, _] => {
+        [2, n] => {
+            return Err(shape_err(&format!(
+                "need a vector (N,) or pairs (N, 2), one pair per row; this looks transposed \
+                 ({n} pairs as 2 rows): save x.T"
+            )));
+        }
+        [_, c] => {
+            return Err(shape_err(&format!(
+                "need a vector (N,) or pairs (N, 2), one pair per row, not {c} columns (an \
+                 image belongs in `images`, as a PNG, TIFF, JPEG or Sun raster file)"
+            )));
+        }
+        _ => {
             return Err(shape_err(
-                "need a signal: a vector (N,) or pairs (N, 2); an image belongs in `images`",
+                "need a vector (N,) or pairs (N, 2), one pair per row",
             ));
         }
-        _ => return Err(shape_err("need a vector (N,) or pairs (N, 2)")),
     };
-    check_finite_array(&a.data, cols, &name)?;
+    if a.shape.len() == 1 {
+        check_finite_vector(&a.data, &name)?;
+    } else {
+        check_finite_array(&a.data, cols, &name)?;
+    }
     if a.data.is_empty() {
         return Err(DataError::NoData { name });
     }
@@ -236,6 +261,17 @@ fn nonempty(m: DataMatrix, name: String) -> Result<DataMatrix, DataError> {
         Err(DataError::NoData { name })
     } else {
         Ok(m)
+    }
+}
+
+fn check_finite_vector(data: &[f64], name: &str) -> Result<(), DataError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(DataError::NonFinite {
+            name: name.to_string(),
+            place: format!("element {i} (from 0)"),
+            value: data[i],
+        }),
     }
 }
 
@@ -413,10 +449,26 @@ mod tests {
             e.to_string().contains("row 1, column 0 (from 0) is inf"),
             "{e}"
         );
-        let csv = temp_file("s.csv", b"1\n2\n");
+        let t = temp_file("t2.npy", &npy::write(&[2, 4], &[0.; 8]));
+        let e = read_signal(&t).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("looks transposed (4 pairs as 2 rows)"),
+            "{e}"
+        );
+        let nan = temp_file("n.npy", &npy::write(&[3], &[0., f64::NAN, 1.]));
+        let e = read_signal(&nan).unwrap_err();
+        assert!(e.to_string().contains("element 1 (from 0) is NaN"), "{e}");
+        let empty = temp_file("z.npy", &npy::write(&[0], &[]));
         assert!(matches!(
-            read_signal(&csv).unwrap_err(),
-            DataError::Npy(NpyError::Magic { .. })
+            read_signal(&empty).unwrap_err(),
+            DataError::NoData { .. }
         ));
+        let csv = temp_file("s.csv", b"1\n2\n");
+        let e = read_signal(&csv).unwrap_err();
+        assert!(
+            matches!(e, DataError::NotNpy { .. }) && e.to_string().contains("numpy.save"),
+            "{e}"
+        );
     }
 }

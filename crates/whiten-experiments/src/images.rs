@@ -39,6 +39,15 @@ pub enum ImageError {
         /// The file.
         name: String,
     },
+    /// A `.npy` array where an image was expected.
+    #[error(
+        "{name}: a .npy array, not an image: give a signal file as `source: (signal: \"file.npy\")` \
+         (gaussianize_1d: a vector (N,); pairs_2d: pairs (N, 2)), or save the image as PNG or TIFF"
+    )]
+    NpyArray {
+        /// The file.
+        name: String,
+    },
     /// A format recognised by its magic bytes whose decoder is not built in.
     #[error(
         "{name}: {format} images are not supported by this build (Sun raster, PNG, PNM, JPEG and TIFF are)"
@@ -162,6 +171,11 @@ pub fn read_image_bytes(bytes: &[u8], name: &str) -> Result<Image, ImageError> {
         && u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) == SUN_RASTER_MAGIC
     {
         return read_sun_raster(bytes, name);
+    }
+    if bytes.starts_with(crate::npy::MAGIC) {
+        return Err(ImageError::NpyArray {
+            name: name.to_string(),
+        });
     }
     let format = image::guess_format(bytes).map_err(|_| ImageError::UnknownFormat {
         name: name.to_string(),
@@ -622,6 +636,13 @@ mod tests {
         let e = read_image_bytes(b"hello world, not an image", "notes.txt").unwrap_err();
         assert!(matches!(e, ImageError::UnknownFormat { .. }));
         assert!(e.to_string().starts_with("notes.txt: "));
+        // A .npy array: pointed at `signal`.
+        let npy = crate::npy::write(&[2], &[0.0, 1.0]);
+        let e = read_image_bytes(&npy, "x.npy").unwrap_err();
+        assert!(
+            matches!(e, ImageError::NpyArray { .. }) && e.to_string().contains("(signal: "),
+            "{e}"
+        );
         // GIF magic, decoder not built in.
         let e = read_image_bytes(b"GIF89a\x01\x00\x01\x00", "anim.gif").unwrap_err();
         assert!(matches!(e, ImageError::FormatNotEnabled { .. }), "{e}");

@@ -10,12 +10,17 @@
 //! Per image, five panels: the image; the signal density with its generalised Gaussian fit
 //! (alpha, beta); the learned activation against the optimal one; the learned transform
 //! against the optimal quantile map; the response density against N(0, 1).
+//!
+//! Instead of images, `source: (signal: "x.npy")` takes a user's 1D signal, a `.npy` vector:
+//! the circuit is fitted to its samples directly (centred and scaled to unit variance, no
+//! pyramid band), the figure has the four panels without the image, and the responses are
+//! saved as `responses_<stem>.npy`, sample by sample in the file's order.
 
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::Circuit;
 use whiten_core::stats::{
-    bin_centres, excess_kurtosis, gg_density, histogram, ks_distance_normal, normal_cdf,
-    normal_pdf, quantile_map, variance,
+    bin_centres, excess_kurtosis, fit_generalized_gaussian, gg_density, histogram,
+    ks_distance_normal, normal_cdf, normal_pdf, quantile_map, variance,
 };
 
 use super::common::ensure;
@@ -34,7 +39,7 @@ use crate::resources::MemoryEstimate;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Gaussianize1d {
-    /// Images and band.
+    /// Images and band, or a signal file (a `.npy` vector).
     pub source: ImageSource,
     /// Learning schedule.
     pub learning: Learning,
@@ -111,7 +116,10 @@ impl Default for Gaussianize1d {
 /// Everything measured on one image.
 struct ImageResult {
     name: String,
-    image: whiten_core::signal::Image,
+    /// The image; `None` for a signal file.
+    image: Option<whiten_core::signal::Image>,
+    /// Mean and standard deviation of a signal file's samples (removed before fitting).
+    standardised: Option<(f64, f64)>,
     alpha: f64,
     beta: f64,
     g: Vec<f64>,
@@ -156,13 +164,25 @@ impl Gaussianize1d {
         rng: &mut rand_chacha::ChaCha8Rng,
         ctx: &RunContext,
     ) -> Result<ImageResult> {
-        let ImageSignal {
-            name,
-            image,
-            signal,
-            fit,
-            ..
-        } = self.source.signal(index, ctx)?;
+        let (name, image, signal, fit, standardised) = match self.source.signal_1d_file() {
+            Some(file) => {
+                let file = file.map_err(|e| ctx.failure(e.reason))?;
+                let fit = fit_generalized_gaussian(&file.values)
+                    .map_err(|e| ctx.numerical(format!("GG fit of {}", file.name), e))?;
+                let standardised = Some((file.mean, file.sd));
+                (file.name, None, file.values, fit, standardised)
+            }
+            None => {
+                let ImageSignal {
+                    name,
+                    image,
+                    signal,
+                    fit,
+                    ..
+                } = self.source.signal(index, ctx)?;
+                (name, Some(image), signal, fit, None)
+            }
+        };
         let run = learn_1d(&signal, &self.circuit_settings(), rng, ctx, &name)?;
         let OneDRun {
             circuit,
@@ -186,6 +206,7 @@ impl Gaussianize1d {
             var_after: variance(&responses),
             name,
             image,
+            standardised,
             alpha: fit.alpha,
             beta: fit.beta,
             g: circuit.g().to_vec(),
@@ -203,26 +224,36 @@ impl Gaussianize1d {
     }
 
     fn panels(&self, r: &ImageResult, ctx: &RunContext) -> Result<Vec<Panel>> {
-        let img = Panel {
+        let img = r.image.as_ref().map(|image| Panel {
             raster: Some(Raster {
-                width: r.image.width,
-                height: r.image.height,
-                values: r.image.pixels.clone(),
+                width: image.width,
+                height: image.height,
+                values: image.pixels.clone(),
                 lo: 0.0,
                 hi: 1.0,
             }),
             ..Panel::new(
                 r.name.clone(),
-                Axis::linear("x (pixels)").with_range(0.0, r.image.width as f64),
-                Axis::linear("y (pixels)").with_range(0.0, r.image.height as f64),
+                Axis::linear("x (pixels)").with_range(0.0, image.width as f64),
+                Axis::linear("y (pixels)").with_range(0.0, image.height as f64),
             )
-        };
+        });
         let centres = bin_centres(-LIM, LIM, BINS);
         let dens =
             |x: &[f64]| histogram(x, -LIM, LIM, BINS).map_err(|e| ctx.numerical("histogram", e));
         let hs = dens(&r.signal)?;
         let density = Panel::new(
-            "signal density",
+            match (&r.image, r.standardised) {
+                (None, Some((mean, sd))) => {
+                    format!(
+                        "{}: density of (x - {}) / {}",
+                        r.name,
+                        fmt3(&[mean]),
+                        fmt3(&[sd])
+                    )
+                }
+                _ => "signal density".into(),
+            },
             Axis::linear("signal s (unit variance)"),
             Axis::log("density"),
         )
@@ -324,7 +355,10 @@ impl Gaussianize1d {
             r.kurt_after, r.kurt_before
         ))
         .legend_at(Legend::LowerRight);
-        Ok(vec![img, density, activation, transform, response])
+        Ok(img
+            .into_iter()
+            .chain([density, activation, transform, response])
+            .collect())
     }
 }
 
@@ -366,7 +400,7 @@ impl Experiment for Gaussianize1d {
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",
-            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead leaves, generated: count, crop: 512, orientation: 0)",
+            "images: (images: Some(\"file or folder\"): relative to the experiment file's folder or absolute; or None for generated dead leaves, generated: count, crop: 512, orientation: 0); or your own 1D signal: (signal: \"x.npy\"), a vector (N,) of at least 100 samples, fitted directly (centred, unit variance), responses saved as responses_<stem>.npy",
         ),
         param(
             "learning",
@@ -426,7 +460,10 @@ impl Experiment for Gaussianize1d {
                 || "value and tolerance must be finite, tolerance >= 0".into(),
             )?;
         }
-        // Last: reading the images is the only check that costs anything.
+        // Last: reading the images (or the signal file) is the only check that costs anything.
+        if let Some(file) = self.source.signal_1d_file() {
+            return file.map(|_| ());
+        }
         self.source.check_files(None)
     }
 
@@ -457,6 +494,7 @@ impl Experiment for Gaussianize1d {
         let mut table = Table::with_columns("gaussianize_1d", columns);
         let mut per_image = serde_json::Map::new();
         let mut panels = Vec::new();
+        let from_file = self.source.signal.is_some();
         for r in &results {
             let mut row = vec![r.name.clone().into(), r.alpha.into(), r.beta.into()];
             row.extend(indexed_cells(&r.g, len_g));
@@ -473,33 +511,47 @@ impl Experiment for Gaussianize1d {
             ]);
             table.push(row);
             super::paper2::save_circuit(&mut out, &r.name, &r.circuit);
-            per_image.insert(
-                r.name.clone(),
-                serde_json::json!({
-                    "alpha": r.alpha, "beta": r.beta, "g": r.g, "theta": r.theta,
-                    "iterations": r.iterations, "converged": r.converged,
-                    "ks_before": r.ks_before, "ks_after": r.ks_after,
-                    "excess_kurtosis_before": r.kurt_before, "excess_kurtosis_after": r.kurt_after,
-                    "variance_after": r.var_after,
-                    "mode": r.mode.ron(), "candidates": r.candidates,
-                }),
-            );
+            let mut entry = serde_json::json!({
+                "alpha": r.alpha, "beta": r.beta, "g": r.g, "theta": r.theta,
+                "iterations": r.iterations, "converged": r.converged,
+                "ks_before": r.ks_before, "ks_after": r.ks_after,
+                "excess_kurtosis_before": r.kurt_before, "excess_kurtosis_after": r.kurt_after,
+                "variance_after": r.var_after,
+                "mode": r.mode.ron(), "candidates": r.candidates,
+            });
+            if let (Some((mean, sd)), Some(map)) = (r.standardised, entry.as_object_mut()) {
+                // what was removed before fitting: the circuit saw (x - mean) / sd
+                map.insert("signal_mean".into(), mean.into());
+                map.insert("signal_sd".into(), sd.into());
+                map.insert("samples".into(), r.signal.len().into());
+                out.array(
+                    format!("responses_{}", r.name),
+                    &[r.responses.len()],
+                    r.responses.clone(),
+                );
+            }
+            per_image.insert(r.name.clone(), entry);
             out.warn(r.warnings.iter().cloned());
             panels.extend(self.panels(r, ctx)?);
         }
-        out.summarize("images", per_image);
+        out.summarize(if from_file { "signals" } else { "images" }, per_image);
         out.summarize("learning", self.learning.label());
         out.table(table);
         out.figure(
             Figure::grid(
                 "gaussianize_1d",
                 format!(
-                    "Gaussianising natural-image signals (theta: {}, {} learning)",
+                    "Gaussianising {} (theta: {}, {} learning)",
+                    if from_file {
+                        "a signal file"
+                    } else {
+                        "natural-image signals"
+                    },
                     self.theta.ron(),
                     self.learning.label()
                 ),
                 panels,
-                5,
+                if from_file { 4 } else { 5 },
             )
             .with_panel_size(420, 330),
         );
@@ -511,8 +563,12 @@ impl Experiment for Gaussianize1d {
         out.claim(Claim {
             id: "p2.gaussianize_1d.kurtosis".into(),
             paper: 2,
-            statement: format!("{}The 1D circuit makes responses to natural-image signals near Gaussian ({} images, theta: {})", self.learning.claim_prefix(), results.len(), self.theta.ron()),
-            expected: format!("|excess kurtosis| of the responses < {} on every image", self.kurtosis_tolerance),
+            statement: if from_file {
+                format!("{}The 1D circuit makes responses to the signal file near Gaussian (theta: {})", self.learning.claim_prefix(), self.theta.ron())
+            } else {
+                format!("{}The 1D circuit makes responses to natural-image signals near Gaussian ({} images, theta: {})", self.learning.claim_prefix(), results.len(), self.theta.ron())
+            },
+            expected: format!("|excess kurtosis| of the responses < {} on every {}", self.kurtosis_tolerance, if from_file { "signal" } else { "image" }),
             measured: results.iter().map(|r| format!("{}: {:.3}", r.name, r.kurt_after)).collect::<Vec<_>>().join(", "),
             pass: worst < self.kurtosis_tolerance,
             figure: Some("gaussianize_1d".into()),
@@ -525,7 +581,10 @@ impl Experiment for Gaussianize1d {
                 "{}Responses are closer to N(0, 1) than the signals (Kolmogorov-Smirnov distance)",
                 self.learning.claim_prefix()
             ),
-            expected: "KS(responses) < KS(signal) / 2 on every image".into(),
+            expected: format!(
+                "KS(responses) < KS(signal) / 2 on every {}",
+                if from_file { "signal" } else { "image" }
+            ),
             measured: results
                 .iter()
                 .map(|r| format!("{}: {:.4} vs {:.3}", r.name, r.ks_after, r.ks_before))
@@ -564,7 +623,7 @@ impl Experiment for Gaussianize1d {
             });
         }
         let heavy = results.iter().map(|r| r.beta).fold(0.0, f64::max);
-        if self.source.images.is_none() {
+        if self.source.images.is_none() && !from_file {
             out.claim(Claim {
                 id: "p2.dead_leaves.heavy_tails".into(),
                 paper: 2,

@@ -329,6 +329,11 @@ impl Experiment for ImageSurvey {
             || format!("must be >= 0 and finite (got {})", self.mi_floor),
         )?;
         self.source.check()?;
+        self.source.refuse_signal(
+            "image_survey surveys images (each one's band, its 1D signal and its pairs at an \
+             offset); for a signal file use gaussianize_1d (a vector (N,)) or pairs_2d (pairs \
+             (N, 2))",
+        )?;
         let two_d = self.two_d();
         two_d.theta.check("theta_2d")?;
         two_d.learning.check("learning_2d")?;

@@ -108,6 +108,11 @@ impl Experiment for MiVsOffset {
     }
 
     fn check(&self) -> Result<(), ParamError> {
+        self.source.refuse_signal(
+            "mi_vs_offset measures the MI of pairs of band coefficients against their offset d, \
+             and the pairs of a signal file have no offset; give `images` (or leave both out for \
+             a generated image), or run pairs_2d on the pairs",
+        )?;
         check_pairs(
             &self.source,
             &self.offsets,

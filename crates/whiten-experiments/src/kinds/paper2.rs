@@ -1,6 +1,8 @@
 //! Shared pieces of paper 2's experiments: where the images come from (generated dead-leaves
-//! images by default, or a file or folder of real images), the band signals cut from them, and
-//! how the circuit learns (the authors' reference schedule or the robust one).
+//! images by default, or a file or folder of real images), the band signals cut from them, a
+//! user's own signal file instead of images (a `.npy` vector for `gaussianize_1d`, `.npy` pairs
+//! for `pairs_2d`), and how the circuit learns (the authors' reference schedule or the robust
+//! one).
 
 use std::path::Path;
 
@@ -28,6 +30,13 @@ pub struct ImageSource {
     /// images. A relative path is relative to the experiment file's folder
     /// ([`crate::paths`]).
     pub images: Option<PathParam>,
+    /// A signal file instead of images: a `.npy` vector `(N,)` (`gaussianize_1d`) or pairs
+    /// `(N, 2)`, one pair per row (`pairs_2d`). Its samples are used as they are, no pyramid
+    /// band, after centring and scaling to unit variance (each coordinate of pairs on its
+    /// own); `crop`, `orientation` and the generated images do not apply. A relative path is
+    /// relative to the experiment file's folder. Left out of `config.ron` when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<PathParam>,
     /// How many dead-leaves images to generate when `images` is `None`.
     pub generated: usize,
     /// Seed of the generated images: image `i` is drawn from its own stream derived from
@@ -44,6 +53,7 @@ impl Default for ImageSource {
     fn default() -> Self {
         Self {
             images: None,
+            signal: None,
             generated: 1,
             image_seed: 0,
             crop: 512,
@@ -56,7 +66,9 @@ impl ImageSource {
     /// Images processed at once: the generated count, or (for files, whose number is known
     /// only once the folder is read) the worker threads.
     pub fn task_count(&self, threads: usize) -> usize {
-        if self.images.is_some() {
+        if self.signal.is_some() {
+            1
+        } else if self.images.is_some() {
             threads
         } else {
             self.generated
@@ -64,17 +76,63 @@ impl ImageSource {
     }
 
     /// Peak memory of `tasks` tasks (at most `threads` at once) holding `per_pixel` doubles
-    /// per pixel of the crop.
+    /// per pixel of the crop; for a signal file, as many doubles per sample (bounded by the
+    /// file's size: at least 4 bytes a value).
     pub fn memory(&self, per_pixel: f64, tasks: usize, threads: usize) -> MemoryEstimate {
-        MemoryEstimate::pixels(self.crop, per_pixel, tasks, threads)
+        match &self.signal {
+            None => MemoryEstimate::pixels(self.crop, per_pixel, tasks, threads),
+            Some(p) => {
+                let values = std::fs::metadata(p.path()).map_or(0, |m| m.len()) as f64 / 4.0;
+                let at_once = tasks.min(threads).max(1);
+                MemoryEstimate::tasks(
+                    per_pixel * values * 8.0,
+                    at_once,
+                    format!(
+                        "signal file of at most {values} values: {per_pixel} doubles per value per task, {at_once} task(s) at once"
+                    ),
+                )
+            }
+        }
     }
 
-    /// Resolves a relative `images` path against `base`, the experiment file's folder.
+    /// Resolves relative `images` and `signal` paths against `base`, the experiment file's
+    /// folder.
     pub fn resolve_paths(&mut self, base: &Path) -> Result<(), ParamError> {
-        match &mut self.images {
-            Some(p) => p.resolve(base, "source.images"),
+        if let Some(p) = &mut self.images {
+            p.resolve(base, "source.images")?;
+        }
+        match &mut self.signal {
+            Some(p) => p.resolve(base, "source.signal"),
             None => Ok(()),
         }
+    }
+
+    /// Refuses a signal file in an experiment that needs images (`why`: what the experiment
+    /// needs them for, and where a signal goes instead).
+    pub fn refuse_signal(&self, why: &str) -> Result<(), ParamError> {
+        match &self.signal {
+            None => Ok(()),
+            Some(p) => Err(ParamError::new(
+                "source.signal",
+                format!("{}: not taken here: {why}", p.describe()),
+            )),
+        }
+    }
+
+    /// The 1D signal of the `signal` file, standardised, refused (at `source.signal`) unless
+    /// it is a vector of at least [`MIN_SIGNAL_SAMPLES`] finite values, not all equal.
+    /// `None` without a signal file.
+    pub fn signal_1d_file(&self) -> Option<Result<FileSignal1d, ParamError>> {
+        let p = self.signal.as_ref()?;
+        Some(read_signal_1d(p).map_err(|reason| ParamError::new("source.signal", reason)))
+    }
+
+    /// The pairs of the `signal` file, standardised, refused (at `source.signal`) unless it is
+    /// an N x 2 array of at least [`MIN_SIGNAL_PAIRS`] rows of finite values, neither column
+    /// constant. `None` without a signal file.
+    pub fn signal_pairs_file(&self) -> Option<Result<FilePairs, ParamError>> {
+        let p = self.signal.as_ref()?;
+        Some(read_signal_pairs(p).map_err(|reason| ParamError::new("source.signal", reason)))
     }
 
     /// Refuses impossible settings.
@@ -87,7 +145,17 @@ impl ImageSource {
         ensure(self.orientation < 3, "source.orientation", || {
             format!("must be 0, 1 or 2 (got {})", self.orientation)
         })?;
-        if let Some(p) = &self.images {
+        if let Some(p) = &self.signal {
+            ensure(!p.is_empty(), "source.signal", || {
+                "must not be empty (omit it for images)".into()
+            })?;
+            ensure(self.images.is_none(), "source.signal", || {
+                format!(
+                    "{}: give either `images` or `signal`, not both",
+                    p.describe()
+                )
+            })?;
+        } else if let Some(p) = &self.images {
             ensure(!p.is_empty(), "source.images", || {
                 "must not be empty (omit it for generated images)".into()
             })?;
@@ -126,9 +194,12 @@ impl ImageSource {
         Ok(())
     }
 
-    /// The image files a run reads (all of them, or the first `limit`); none for generated
-    /// images. A folder that cannot be listed gives none (the parameter check refuses it).
+    /// The files a run reads: the signal file, or the image files (all of them, or the first
+    /// `limit`); none for generated images. A folder that cannot be listed gives none (the parameter check refuses it).
     pub fn files(&self, limit: Option<usize>) -> Vec<std::path::PathBuf> {
+        if let Some(p) = &self.signal {
+            return vec![p.path().to_path_buf()];
+        }
         self.images
             .as_ref()
             .and_then(|p| list_images(p.path()).ok())
@@ -139,8 +210,11 @@ impl ImageSource {
             .unwrap_or_default()
     }
 
-    /// How many images there are.
+    /// How many images there are (a signal file counts as one).
     pub fn count(&self, ctx: &RunContext) -> Result<usize> {
+        if self.signal.is_some() {
+            return Ok(1);
+        }
         match &self.images {
             None => Ok(self.generated),
             Some(p) => Ok(list_images(p.path())
@@ -190,6 +264,138 @@ impl ImageSource {
         let (name, image) = self.image(index, ctx)?;
         signal_of(name, image, self.orientation, ctx)
     }
+}
+
+/// Fewest samples of a 1D signal file: below that, neither the circuit's two or three
+/// parameters nor the KS distance and kurtosis that judge them mean much.
+pub const MIN_SIGNAL_SAMPLES: usize = 100;
+
+/// Fewest pairs of a pairs file: the MI is measured on every 10th pair (the authors'
+/// convention), which then still has 100 pairs.
+pub const MIN_SIGNAL_PAIRS: usize = 1000;
+
+/// A 1D signal file, standardised: `values = (x - mean) / sd`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSignal1d {
+    /// The file's stem (names the results, like an image's).
+    pub name: String,
+    /// The standardised samples, in the file's order.
+    pub values: Vec<f64>,
+    /// Mean of the file's samples.
+    pub mean: f64,
+    /// Standard deviation of the file's samples (population, 1/N).
+    pub sd: f64,
+}
+
+/// A pairs file, standardised column by column: `pairs[i][c] = (x[i, c] - mean[c]) / sd[c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilePairs {
+    /// The file's stem.
+    pub name: String,
+    /// The standardised pairs, in the file's order.
+    pub pairs: Vec<[f64; 2]>,
+    /// Mean of each column.
+    pub mean: [f64; 2],
+    /// Standard deviation of each column (population, 1/N).
+    pub sd: [f64; 2],
+}
+
+/// Mean and population standard deviation.
+fn mean_sd(x: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = x.clone().count().max(1) as f64;
+    let mean = x.clone().sum::<f64>() / n;
+    let var = x.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+fn file_stem(p: &PathParam) -> String {
+    p.path()
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+/// Refuses a signal whose standard deviation is zero (or lost against its mean), naming
+/// `what` (`the signal`, `column 1 (from 0)`).
+fn check_spread(p: &PathParam, what: &str, mean: f64, sd: f64) -> std::result::Result<(), String> {
+    if sd > 0.0 && sd.is_finite() && sd > mean.abs() * 1e-12 {
+        Ok(())
+    } else if sd == 0.0 {
+        Err(p.refusal(format!(
+            "{what} is constant (every value is {mean}): there is no distribution to reshape"
+        )))
+    } else {
+        Err(p.refusal(format!(
+            "{what} is constant to rounding (mean {mean:e}, standard deviation {sd:e}): there is \
+             no distribution to reshape"
+        )))
+    }
+}
+
+/// Reads a 1D signal file (the refusal names the file as written and as resolved).
+fn read_signal_1d(p: &PathParam) -> std::result::Result<FileSignal1d, String> {
+    use crate::data::{Signal, read_signal};
+    let x = match read_signal(p.path()).map_err(|e| p.refusal(e))? {
+        Signal::Single(x) => x,
+        Signal::Pairs(pairs) => {
+            return Err(p.refusal(format!(
+                "pairs (shape ({}, 2)): this experiment takes a 1D signal, a vector (N,); pairs \
+                 belong in pairs_2d (or save one column, x[:, 0])",
+                pairs.len()
+            )));
+        }
+    };
+    if x.len() < MIN_SIGNAL_SAMPLES {
+        return Err(p.refusal(format!(
+            "{} samples: need at least {MIN_SIGNAL_SAMPLES} (tens of thousands for a good fit)",
+            x.len()
+        )));
+    }
+    let (mean, sd) = mean_sd(x.iter().copied());
+    check_spread(p, "the signal", mean, sd)?;
+    Ok(FileSignal1d {
+        name: file_stem(p),
+        values: x.iter().map(|v| (v - mean) / sd).collect(),
+        mean,
+        sd,
+    })
+}
+
+/// Reads a pairs file (the refusal names the file as written and as resolved).
+fn read_signal_pairs(p: &PathParam) -> std::result::Result<FilePairs, String> {
+    use crate::data::{Signal, read_signal};
+    let pairs = match read_signal(p.path()).map_err(|e| p.refusal(e))? {
+        Signal::Pairs(pairs) => pairs,
+        Signal::Single(x) => {
+            return Err(p.refusal(format!(
+                "a 1D signal (shape ({},)): this experiment takes pairs, an N x 2 array with one \
+                 pair per row (numpy.column_stack([x1, x2])); a 1D signal belongs in \
+                 gaussianize_1d",
+                x.len()
+            )));
+        }
+    };
+    if pairs.len() < MIN_SIGNAL_PAIRS {
+        return Err(p.refusal(format!(
+            "{} pairs: need at least {MIN_SIGNAL_PAIRS} (the mutual information is measured on \
+             every 10th pair)",
+            pairs.len()
+        )));
+    }
+    let mut mean = [0.0; 2];
+    let mut sd = [0.0; 2];
+    for c in 0..2 {
+        (mean[c], sd[c]) = mean_sd(pairs.iter().map(|q| q[c]));
+        check_spread(p, &format!("column {c} (from 0)"), mean[c], sd[c])?;
+    }
+    Ok(FilePairs {
+        name: file_stem(p),
+        pairs: pairs
+            .iter()
+            .map(|q| [(q[0] - mean[0]) / sd[0], (q[1] - mean[1]) / sd[1]])
+            .collect(),
+        mean,
+        sd,
+    })
 }
 
 /// `image` centre-cropped to `crop` x `crop`, refused when smaller (`label` names the image,
@@ -1305,15 +1511,44 @@ pub fn pair_sweep(
         .iter()
         .map(|&d| pair_signals(&band, source.crop, d, ctx))
         .collect::<Result<Vec<_>>>()?;
-    let combos: Vec<(usize, usize)> = (0..offsets.len())
+    let (combos, runs) = learn_pair_groups(&signals, ks, settings, ctx, |o, k| {
+        format!("the K = {k} circuit at offset d = {}", offsets[o])
+    })?;
+    Ok((name, signals, combos, runs))
+}
+
+/// The raw pairs of a pairs file (standardised already) with their ZCA-whitened pairs and the
+/// MI of both.
+pub fn file_pair_signals(file: &FilePairs, ctx: &RunContext) -> Result<PairSignals> {
+    use whiten_core::stats::zca_pairs;
+    let zca = zca_pairs(&file.pairs, ZCA_CENTRED)
+        .map_err(|e| ctx.numerical(format!("ZCA of the pairs of {}", file.name), e))?;
+    Ok(PairSignals {
+        mi_raw: mi_pair(&file.pairs, ctx, "raw pairs")?,
+        mi_zca: mi_pair(&zca, ctx, "ZCA pairs")?,
+        raw: file.pairs.clone(),
+        zca,
+    })
+}
+
+/// One learned circuit per (group of pairs, K), in parallel (one task stream each, in the
+/// order of the returned (group index, K) list). `what(group, k)` names a run in errors.
+#[allow(clippy::type_complexity)]
+pub fn learn_pair_groups(
+    signals: &[PairSignals],
+    ks: &[usize],
+    settings: &PairCircuit<'_>,
+    ctx: &RunContext,
+    what: impl Fn(usize, usize) -> String + Sync + Send,
+) -> Result<(Vec<(usize, usize)>, Vec<PairRun>)> {
+    let combos: Vec<(usize, usize)> = (0..signals.len())
         .flat_map(|o| ks.iter().map(move |&k| (o, k)))
         .collect();
     let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
         let (o, k) = combos[t];
-        let what = format!("the K = {k} circuit at offset d = {}", offsets[o]);
-        learn_pairs(&signals[o].raw, k, settings, rng, ctx, &what)
+        learn_pairs(&signals[o].raw, k, settings, rng, ctx, &what(o, k))
     })?;
-    Ok((name, signals, combos, runs))
+    Ok((combos, runs))
 }
 
 /// Saves a circuit's learned parameters as `W_<tag>.npy` (n x K), `g_<tag>.npy` (K) and
@@ -1410,6 +1645,60 @@ mod tests {
             "learned theta {:?}: kurtosis {k_learned}",
             learned.circuit.theta()
         );
+    }
+
+    #[test]
+    fn signal_files_are_standardised_and_refused_by_shape_at_source_signal() {
+        let dir = std::env::temp_dir().join(format!("whiten-paper2-signal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let x: Vec<f64> = (0..400).map(|i| 7.0 + (0.3 * f64::from(i)).sin()).collect();
+        std::fs::write(dir.join("v.npy"), crate::npy::write(&[400], &x)).unwrap();
+        std::fs::write(dir.join("p.npy"), crate::npy::write(&[200, 2], &x)).unwrap();
+        let source = |file: &str| {
+            let mut s = ImageSource {
+                signal: Some(PathParam::new(file)),
+                ..ImageSource::default()
+            };
+            s.resolve_paths(&dir).unwrap();
+            s
+        };
+        let v = source("v.npy").signal_1d_file().unwrap().unwrap();
+        let (m, sd) = mean_sd(v.values.iter().copied());
+        assert!(m.abs() < 1e-12 && (sd - 1.0).abs() < 1e-12, "{m} {sd}");
+        assert!((v.mean - 7.0).abs() < 0.01 && v.name == "v");
+        assert!((v.values[5] - (x[5] - v.mean) / v.sd).abs() < 1e-15);
+        // pairs where a vector is wanted, a vector where pairs are, too few pairs
+        for (e, says) in [
+            (
+                source("p.npy").signal_1d_file().unwrap().unwrap_err(),
+                "pairs belong in pairs_2d",
+            ),
+            (
+                source("v.npy").signal_pairs_file().unwrap().unwrap_err(),
+                "belongs in gaussianize_1d",
+            ),
+            (
+                source("p.npy").signal_pairs_file().unwrap().unwrap_err(),
+                "200 pairs: need at least 1000",
+            ),
+        ] {
+            assert_eq!(e.field, "source.signal");
+            // the reason names the file as written and as resolved
+            assert!(
+                e.reason.contains(says) && e.reason.contains(".npy\" (resolved against"),
+                "{}",
+                e.reason
+            );
+        }
+        // images and a signal at once; a signal where images are needed
+        let both = ImageSource {
+            images: Some(PathParam::new("a.png")),
+            ..source("v.npy")
+        };
+        assert_eq!(both.check().unwrap_err().field, "source.signal");
+        assert!(source("v.npy").refuse_signal("why").is_err());
+        assert!(ImageSource::default().refuse_signal("why").is_ok());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     fn excess_kurtosis_of(x: &[f64]) -> f64 {
