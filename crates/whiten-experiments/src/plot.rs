@@ -622,10 +622,23 @@ impl Panel {
         for (idx, s) in self.series.iter().enumerate() {
             let color = palette(s.color.unwrap_or(idx));
             let style = ShapeStyle::from(&color).stroke_width(2);
+            // Points outside a fixed axis range break the line instead of being drawn over
+            // the axes.
+            let inside = |v: f64, lo: f64, hi: f64| {
+                let tol = 1e-9 * (hi - lo).abs();
+                v >= lo.min(hi) - tol && v <= lo.max(hi) + tol
+            };
             let pts: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .map(|&(x, y)| (self.x.to_plot(x), self.y.to_plot(y)))
+                .map(|(x, y)| {
+                    if inside(x, x0, x1) && inside(y, y0, y1) {
+                        (x, y)
+                    } else {
+                        (f64::NAN, f64::NAN)
+                    }
+                })
                 .collect();
             for seg in split_segments(&pts) {
                 match s.style {
