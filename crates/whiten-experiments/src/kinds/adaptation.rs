@@ -346,7 +346,7 @@ impl Adaptation {
                 .zip(&r.trace.windowed[ni])
                 .map(|(&s, &e)| (s as f64, e))
                 .collect();
-            // Lighter shades of the same hues: sky blue, orange.
+            // Distinct from the exact traces: sky blue (direct), reddish purple (interneurons).
             p = p.with(
                 Series::line(format!("{net} (window of {})", self.window), pts)
                     .colored(if ni == 0 { 4 } else { 3 }),
