@@ -67,12 +67,7 @@ impl Figure {
     /// Draws the figure into `dir` as SVG and PNG; returns the two paths.
     pub fn render(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         register_fonts();
-        let rows = self.panels.len().div_ceil(self.columns).max(1);
-        let cols = self.columns.min(self.panels.len().max(1));
-        let size = (
-            self.panel_size.0 * cols as u32,
-            self.panel_size.1 * rows as u32 + 40,
-        );
+        let (rows, cols, size) = self.grid_size();
         let svg = dir.join(format!("{}.svg", self.name));
         let png = dir.join(format!("{}.png", self.name));
         let err = |e: String| ExperimentError::Plot {
@@ -90,6 +85,17 @@ impl Figure {
             root.present().map_err(|e| err(e.to_string()))?;
         }
         Ok(vec![svg, png])
+    }
+
+    /// Rows and columns of panels, and the canvas size in pixels (40 more for the title).
+    fn grid_size(&self) -> (usize, usize, (u32, u32)) {
+        let rows = self.panels.len().div_ceil(self.columns).max(1);
+        let cols = self.columns.min(self.panels.len().max(1));
+        let size = (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32 + 40,
+        );
+        (rows, cols, size)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -128,12 +134,7 @@ impl Figure {
     /// near-identical colours. Empty when the figure is fine. Draws into memory, writes nothing.
     pub fn layout_issues(&self) -> Vec<String> {
         register_fonts();
-        let rows = self.panels.len().div_ceil(self.columns).max(1);
-        let cols = self.columns.min(self.panels.len().max(1));
-        let size = (
-            self.panel_size.0 * cols as u32,
-            self.panel_size.1 * rows as u32 + 40,
-        );
+        let (rows, cols, size) = self.grid_size();
         let mut buf = vec![0u8; size.0 as usize * size.1 as usize * 3];
         let geo = {
             let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
