@@ -4,7 +4,7 @@
 //! line of every error is snapshot-tested (`snapshots/bad_input_corpus__corpus.snap`).
 //!
 //! Image cases (`image_*.ron`), data cases (`data_*.ron`, data matrices of paper 1) and
-//! signal cases (`signal_*.ron`, `.npy` signals and pairs of paper 2) read files named
+//! signal cases (`signal_*.ron`, `.npy` and CSV signals and pairs of paper 2) read files named
 //! relative to their own folder, which is also
 //! the working directory except in [`Fixture::BesideCwd`] cases (the file in `sub/`, run from
 //! the folder above); the bytes of those images are defined here ([`fixtures`]) and written
@@ -210,8 +210,10 @@ fn fixtures(case: &str) -> Option<Fixture> {
             Fixture::File("pairs.npy", npy::write(&[2000, 2], &wavy(4000)))
         }
         "signal_constant" => Fixture::File("constant.npy", npy::write(&[300], &[1.5; 300])),
-        // A signal saved as text: signals are read from .npy only.
-        "signal_csv" => Fixture::File("signal.csv", b"1.0\n2.0\n3.0\n".to_vec()),
+        // A CSV signal takes one column (a vector) or two (pairs).
+        "signal_csv_three_columns" => Fixture::File("triples.csv", csv_rows(300).into_bytes()),
+        "signal_unknown_format" => Fixture::File("signal.dat", b"1.0\n2.0\n3.0\n".to_vec()),
+        "signal_adaptation_too_few" => Fixture::File("few.csv", b"1.0\n2.0\n3.0\n".to_vec()),
         "signal_missing_file" => Fixture::Absent("absent.npy"),
         "data_unknown_format" => Fixture::File("samples.dat", b"1,2,3\n".to_vec()),
         _ => return None,

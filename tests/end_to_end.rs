@@ -824,3 +824,89 @@ fn paper_2_pairs_from_a_npy_file() {
     assert!(csv.lines().skip(1).all(|l| l.starts_with(',')), "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `circuit_adaptation` switching between two of the user's signal files, a one-column CSV of
+/// Laplacian samples and a `.npy` vector of Gaussian ones (Box-Muller): the generalised
+/// Gaussian shapes it reports are the two distributions' (beta 1 and 2), the phases follow
+/// the sequence by file name, and a signal with too few samples is refused at its place.
+#[test]
+fn circuit_adaptation_switches_between_signal_files() {
+    let dir = scratch("adapt-signals");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut u = uniforms(5);
+    let lap: Vec<f64> = (0..20_000)
+        .map(|_| {
+            let v = u() - 0.5;
+            -2.0 * v.signum() * (1.0 - 2.0 * v.abs()).ln()
+        })
+        .collect();
+    let gauss: Vec<f64> = (0..20_000)
+        .map(|_| {
+            let (a, b) = (u().max(1e-300), u());
+            10.0 + 4.0 * (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+        })
+        .collect();
+    let csv: String = std::iter::once("value".to_string())
+        .chain(lap.iter().map(|v| format!("{v:e}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("lap.csv"), csv).unwrap();
+    std::fs::write(
+        dir.join("gauss.npy"),
+        whiten_experiments::npy::write(&[gauss.len()], &gauss),
+    )
+    .unwrap();
+    std::fs::write(dir.join("short.csv"), "1\n2\n3\n").unwrap();
+    let f = dir.join("adapt.ron");
+    std::fs::write(
+        &f,
+        "(kind: \"circuit_adaptation\", name: \"adapt\", seed: 2, params: (images: \
+         [Signal(\"lap.csv\"), Signal(\"gauss.npy\")], sequence: [0, 1, 0], phase_iterations: \
+         400, probe_every: 200, probe_samples: 2000))",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let o = whiten(&[
+        "run",
+        f.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("adapt/summary.json")).unwrap())
+            .unwrap();
+    let images = summary["images"].as_array().unwrap();
+    let beta = |i: usize| images[i]["beta"].as_f64().unwrap();
+    assert_eq!(images[0]["name"], "lap");
+    assert_eq!(images[1]["name"], "gauss");
+    assert!(
+        (beta(0) - 1.0).abs() < 0.1 && (beta(1) - 2.0).abs() < 0.2,
+        "GG shapes {} and {}",
+        beta(0),
+        beta(1)
+    );
+    let phases = summary["phases"].as_array().unwrap();
+    let names: Vec<&str> = phases
+        .iter()
+        .map(|p| p["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lap", "gauss", "lap"], "{summary}");
+
+    std::fs::write(
+        &f,
+        "(kind: \"circuit_adaptation\", name: \"adapt\", seed: 2, params: (images: \
+         [Signal(\"short.csv\"), DeadLeaves(0.1)], crop: 8, sequence: [0, 1]))",
+    )
+    .unwrap();
+    let o = whiten(&["check", f.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("params.images[0]")
+            && err.contains("short.csv")
+            && err.contains("need at least"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,7 +59,7 @@ fn numbers(v: &Value) -> impl Iterator<Item = f64> + '_ {
     v.as_array().into_iter().flatten().filter_map(Value::as_f64)
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -89,7 +89,7 @@ fn python_with_scipy(script: &Path) -> std::result::Result<(String, String), Str
 }
 
 /// Runs a side's program and parses its JSON line.
-fn run_json(cmd: &mut Command) -> Result<Value> {
+pub(crate) fn run_json(cmd: &mut Command) -> Result<Value> {
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {cmd:?}"))?;

@@ -5,10 +5,12 @@
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //!                        [--photographs]
 //! cargo xtask bench-flows [--sizes 10,50,200,500] [--rounds 3] [--seconds 0.5]
+//! cargo xtask bench-python [--rounds 5] [--seed 1]
 //! ```
 //!
 //! `bench-flows` times whiten against scipy on the gradient flows of paper 1 in one run (see
-//! `bench_flows.rs`); it is not part of CI.
+//! `bench_flows.rs`); `bench-python` times a paper-2 fit called from Python (release wheel)
+//! against the same fit in Rust (see `bench_python.rs`). Neither is part of CI.
 //!
 //! `test` runs every test of the workspace: `cargo test --workspace --locked`, then the Python
 //! package's pytest tests in a venv under the target folder (see [`test`]).
@@ -23,6 +25,8 @@
 //! schedule) are reported as agreeing or differing and never fail it.
 //! `--check` compares each `summary.json` with its committed snapshot in
 //! `experiments/snapshots/` and fails with the command that updates them (`--bless`).
+//! `--bless` also copies the figure of every paper claim of the default experiments into
+//! `docs/figures/`; `--check` requires each of them there and shown in README.md.
 //! Experiments whose folder is already up to date are skipped by `whiten run` (REPORT.md is
 //! still written from every summary); `--force` re-runs them. `--photographs` also runs
 //! `experiments/photographs/` (paper 2 on the photographs of `../shared/data/images`, which a
@@ -36,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench_flows;
+mod bench_python;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -105,6 +110,16 @@ enum Task {
         #[arg(long, default_value_t = 0.5)]
         seconds: f64,
     },
+    /// Paper 2's 1D circuit fitted from Python (release wheel) against the same fit in Rust,
+    /// on 262,144 samples: median times and their ratio.
+    BenchPython {
+        /// Rounds of alternating Rust and Python fits.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Seed of the fits.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,6 +156,9 @@ fn run(cli: Cli) -> Result<()> {
             rounds,
             seconds,
         } => bench_flows::bench_flows(&root(), &sizes, rounds.max(1), seconds),
+        Task::BenchPython { rounds, seed } => {
+            bench_python::bench_python(&root(), rounds.max(1), seed)
+        }
         Task::Test {
             python_only,
             pytest_args,
@@ -310,6 +328,11 @@ fn reproduce(
             }
         }
         println!("xtask: snapshots written to {}", snapshots.display());
+        let copied = bless_figures(root, &experiments, &out)?;
+        println!(
+            "xtask: {copied} figure(s) of the papers' claims copied to {}",
+            root.join(DOC_FIGURES).display()
+        );
     }
     if !run_ok {
         problems.insert(
@@ -348,6 +371,18 @@ fn reproduce(
                 stale.len(),
                 if stale.len() == 1 { "y" } else { "ies" }
             ));
+        }
+        // Every claim's figure is kept in docs/figures and shown in the README.
+        let readme = fs::read_to_string(root.join("README.md")).unwrap_or_default();
+        for (target, _) in claim_figures(root, &experiments, &out) {
+            let doc = format!("{DOC_FIGURES}/{target}");
+            if !root.join(&doc).is_file() {
+                problems.push(format!(
+                    "{doc} is missing: write it with cargo xtask reproduce --bless"
+                ));
+            } else if !readme.contains(&format!("({doc})")) {
+                problems.push(format!("README.md does not show {doc}, a claim's figure"));
+            }
         }
     }
     if !problems.is_empty() {
@@ -428,6 +463,59 @@ impl Verdict {
         }
         v
     }
+}
+
+/// Where `--bless` keeps the README's figures.
+const DOC_FIGURES: &str = "docs/figures";
+
+/// The figures of the papers' claims (not of informative comparisons) in the default
+/// experiments (the files directly in `experiments/`, which run on a plain clone): `(file name
+/// in docs/figures, path in the results)`. Figure names are unique across those experiments.
+fn claim_figures(
+    root: &Path,
+    experiments: &[(String, PathBuf, Option<Value>)],
+    out: &Path,
+) -> Vec<(String, PathBuf)> {
+    let defaults = root.join("experiments");
+    let mut figures: Vec<(String, PathBuf)> = Vec::new();
+    for (name, file, summary) in experiments {
+        if file.parent() != Some(defaults.as_path()) {
+            continue;
+        }
+        for c in claims_of(summary) {
+            let Some(fig) = c["figure"].as_str() else {
+                continue;
+            };
+            if c["informative"].as_bool() == Some(true) {
+                continue;
+            }
+            let target = format!("{fig}.png");
+            if !figures.iter().any(|(t, _)| *t == target) {
+                figures.push((target, out.join(name).join(format!("{fig}.png"))));
+            }
+        }
+    }
+    figures
+}
+
+/// Copies the figures of the papers' claims into `docs/figures/` (see [`claim_figures`]);
+/// how many.
+fn bless_figures(
+    root: &Path,
+    experiments: &[(String, PathBuf, Option<Value>)],
+    out: &Path,
+) -> Result<usize> {
+    let dir = root.join(DOC_FIGURES);
+    fs::create_dir_all(&dir)?;
+    let figures = claim_figures(root, experiments, out);
+    for (target, source) in &figures {
+        let bytes =
+            fs::read(source).with_context(|| format!("cannot read {}", source.display()))?;
+        let tmp = dir.join(format!(".{target}.tmp"));
+        fs::write(&tmp, bytes)?;
+        fs::rename(&tmp, dir.join(target))?;
+    }
+    Ok(figures.len())
 }
 
 /// The claims of a summary.

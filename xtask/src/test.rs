@@ -38,9 +38,63 @@ pub fn run(root: &Path, target: &Path, skip_cargo: bool, pytest_args: &[String])
         );
     }
     match python_env(target)? {
-        Ok(venv) => python_tests(root, target, &venv, pytest_args),
+        Ok(venv) => {
+            for line in feature_drift(root, &cargo) {
+                eprintln!("xtask: warning: {line}");
+            }
+            python_tests(root, target, &venv, pytest_args)
+        }
         Err(why) => skip(&why),
     }
+}
+
+/// Dependencies that a `-p whiten-py` build (maturin) compiles with other features than the
+/// workspace's test build, which makes maturin compile them (and all that depends on them)
+/// again; see the comment in `crates/whiten-py/Cargo.toml`. Empty when they agree or when
+/// `cargo tree` cannot tell.
+fn feature_drift(root: &Path, cargo: &str) -> Vec<String> {
+    // package -> the feature lists it is built with (host and target builds may differ)
+    type Features = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+    let features = |args: &[&str]| -> Option<Features> {
+        let out = Command::new(cargo)
+            .current_dir(root)
+            .args(["tree", "--locked", "--prefix", "none", "--no-dedupe"])
+            .args(["--format", "{p}|{f}"])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status.success().then(|| {
+            let mut map = Features::new();
+            for (p, f) in String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_once('|'))
+            {
+                map.entry(p.trim().to_owned())
+                    .or_default()
+                    .insert(f.trim().to_owned());
+            }
+            map
+        })
+    };
+    let (Some(ws), Some(py)) = (
+        features(&["--workspace", "-e", "normal,build,dev"]),
+        features(&["-p", "whiten-py", "-e", "normal,build"]),
+    ) else {
+        return Vec::new();
+    };
+    py.iter()
+        .filter_map(|(p, fs)| {
+            let w = ws.get(p)?;
+            let f = fs.iter().find(|f| !w.contains(*f))?;
+            let w: Vec<&str> = w.iter().map(String::as_str).collect();
+            Some(format!(
+                "{p} has features [{f}] in the Python build but [{}] in the workspace build, \
+                 so maturin compiles it again: ask for the same features in \
+                 crates/whiten-py/Cargo.toml",
+                w.join("] or [")
+            ))
+        })
+        .collect()
 }
 
 /// The SKIPPED line, or an error under `CI=true`.

@@ -42,12 +42,13 @@ pub enum DataError {
         /// The file.
         name: String,
     },
-    /// A signal file that is not `.npy`.
+    /// Neither `.npy` content nor a CSV name, where a signal was expected.
     #[error(
-        "{name}: not a .npy file (no magic bytes \\x93NUMPY): signals are read from .npy; save \
-         with numpy.save(\"x.npy\", x), x a vector or an N x 2 array of pairs"
+        "{name}: not a signal file: no .npy magic bytes and not named .csv or .txt (save with \
+         numpy.save(\"x.npy\", x) or numpy.savetxt(\"x.csv\", x, delimiter=\",\"), x a \
+         vector or an N x 2 array of pairs)"
     )]
-    NotNpy {
+    NotSignal {
         /// The file.
         name: String,
     },
@@ -188,20 +189,26 @@ impl Signal {
     }
 }
 
-/// Reads a paper-2 signal from a `.npy` file: a vector `(N,)` or `(N, 1)`, or pairs `(N, 2)`.
+/// Reads a paper-2 signal from a `.npy` file (a vector `(N,)` or `(N, 1)`, or pairs `(N, 2)`)
+/// or a CSV file (one column, or two columns: one value or one pair per line).
 pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
     let name = path.display().to_string();
     let bytes = read_bytes(path, &name)?;
-    if !bytes.starts_with(npy::MAGIC) {
-        return Err(DataError::NotNpy { name });
-    }
-    let a = npy::read(&bytes, &name)?;
+    let (shape, data) = if bytes.starts_with(npy::MAGIC) {
+        let a = npy::read(&bytes, &name)?;
+        (a.shape, a.data)
+    } else if is_csv_name(path) {
+        let m = read_csv(&bytes, &name)?;
+        (vec![m.rows, m.cols], m.data)
+    } else {
+        return Err(DataError::NotSignal { name });
+    };
     let shape_err = |expected: &str| DataError::Shape {
         name: name.clone(),
-        shape: shape_text(&a.shape),
+        shape: shape_text(&shape),
         expected: expected.into(),
     };
-    let cols = match a.shape[..] {
+    let cols = match shape[..] {
         [_] | [_, 1] => 1,
         [_, 2] => 2,
         [2, n] => {
@@ -222,18 +229,18 @@ pub fn read_signal(path: &Path) -> Result<Signal, DataError> {
             ));
         }
     };
-    if a.shape.len() == 1 {
-        check_finite_vector(&a.data, &name)?;
+    if shape.len() == 1 {
+        check_finite_vector(&data, &name)?;
     } else {
-        check_finite_array(&a.data, cols, &name)?;
+        check_finite_array(&data, cols, &name)?;
     }
-    if a.data.is_empty() {
+    if data.is_empty() {
         return Err(DataError::NoData { name });
     }
     Ok(if cols == 1 {
-        Signal::Single(a.data)
+        Signal::Single(data)
     } else {
-        Signal::Pairs(a.data.chunks_exact(2).map(|p| [p[0], p[1]]).collect())
+        Signal::Pairs(data.chunks_exact(2).map(|p| [p[0], p[1]]).collect())
     })
 }
 
@@ -464,11 +471,31 @@ mod tests {
             read_signal(&empty).unwrap_err(),
             DataError::NoData { .. }
         ));
-        let csv = temp_file("s.csv", b"1\n2\n");
-        let e = read_signal(&csv).unwrap_err();
+        let raw = temp_file("s.dat", b"1\n2\n");
+        let e = read_signal(&raw).unwrap_err();
         assert!(
-            matches!(e, DataError::NotNpy { .. }) && e.to_string().contains("numpy.save"),
+            matches!(e, DataError::NotSignal { .. }) && e.to_string().contains("numpy.save"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reads_csv_signals() {
+        let one = temp_file("v.csv", b"x\n1\n-2.5\n\n3\n");
+        assert_eq!(
+            read_signal(&one).unwrap(),
+            Signal::Single(vec![1.0, -2.5, 3.0])
+        );
+        let two = temp_file("p.txt", b"1,2\n3,4\n");
+        assert_eq!(
+            read_signal(&two).unwrap(),
+            Signal::Pairs(vec![[1.0, 2.0], [3.0, 4.0]])
+        );
+        let three = temp_file("t.csv", b"1,2,3\n4,5,6\n7,8,9\n");
+        let e = read_signal(&three).unwrap_err();
+        assert!(e.to_string().contains("not 3 columns"), "{e}");
+        let bad = temp_file("b.csv", b"1\n2\nx\n");
+        let e = read_signal(&bad).unwrap_err();
+        assert!(e.to_string().contains("line 3, column 1"), "{e}");
     }
 }

@@ -76,14 +76,27 @@ impl Figure {
         };
         {
             let root = SVGBackend::new(&svg, size).into_drawing_area();
-            self.draw(&root, rows, cols).map_err(err)?;
+            self.draw(&root, rows, cols, false).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))?;
         }
+        // The PNG: drawn into memory, then encoded by the `image` crate (which also reads the
+        // users' images), so that plotters needs no encoder of its own.
+        let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
         {
-            let root = BitMapBackend::new(&png, size).into_drawing_area();
-            self.draw(&root, rows, cols).map_err(err)?;
+            let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+            self.draw(&root, rows, cols, true).map_err(err)?;
             root.present().map_err(|e| err(e.to_string()))?;
         }
+        let mut encoded = Vec::new();
+        image::ImageEncoder::write_image(
+            image::codecs::png::PngEncoder::new(&mut encoded),
+            &rgb,
+            size.0,
+            size.1,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| err(format!("PNG encoding: {e}")))?;
+        std::fs::write(&png, encoded).map_err(|e| err(format!("{}: {e}", png.display())))?;
         Ok(vec![svg, png])
     }
 
@@ -98,11 +111,13 @@ impl Figure {
         (rows, cols, size)
     }
 
+    /// Draws the figure; `bitmap`: the backend is a bitmap (see [`stroke`]).
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         rows: usize,
         cols: usize,
+        bitmap: bool,
     ) -> std::result::Result<Geometry, String> {
         let mut geo = Geometry::default();
         let (w, h) = root.dim_in_pixel();
@@ -124,7 +139,7 @@ impl Figure {
             .map_err(|e| e.to_string())?;
         let areas = root.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            panel.draw(area, &mut geo)?;
+            panel.draw(area, &mut geo, bitmap)?;
         }
         Ok(geo)
     }
@@ -138,7 +153,7 @@ impl Figure {
         let mut buf = vec![0u8; size.0 as usize * size.1 as usize * 3];
         let geo = {
             let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-            match self.draw(&root, rows, cols) {
+            match self.draw(&root, rows, cols, true) {
                 Ok(g) => g,
                 Err(e) => return vec![format!("{}: cannot be drawn: {e}", self.name)],
             }
@@ -423,6 +438,9 @@ pub enum Legend {
     LowerLeft,
     /// Aligned with the bottom.
     LowerRight,
+    /// Not drawn: another panel of the row carries the same legend (notes are still drawn,
+    /// and the plotting area takes the room the legend would have had).
+    Hidden,
 }
 
 /// One panel: axes, series, an optional image and text notes.
@@ -440,6 +458,9 @@ pub struct Panel {
     pub notes: Vec<String>,
     /// An image drawn under the series.
     pub raster: Option<Raster>,
+    /// One unit of x as long as one unit of y (the plotting area takes the data's aspect
+    /// ratio), for data whose two axes measure the same thing: circles stay circles.
+    pub equal_aspect: bool,
     /// Where the legend goes.
     pub legend: Legend,
 }
@@ -464,6 +485,12 @@ impl Panel {
     /// Places the legend.
     pub fn legend_at(mut self, legend: Legend) -> Self {
         self.legend = legend;
+        self
+    }
+
+    /// Draws one unit of x as long as one unit of y ([`Panel::equal_aspect`]).
+    pub fn with_equal_aspect(mut self) -> Self {
+        self.equal_aspect = true;
         self
     }
 
@@ -510,6 +537,7 @@ impl Panel {
         &self,
         area: &DrawingArea<DB, Shift>,
         geo: &mut Geometry,
+        bitmap: bool,
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.range(&self.x, |p| p.0);
         let (y0, y1) = self.range(&self.y, |p| p.1);
@@ -521,7 +549,7 @@ impl Panel {
         let bound = (ax, ay, ax + aw, ay + ah);
 
         // The column right of the plotting area: legend entries, then notes.
-        let entries: Vec<(usize, &str)> = self
+        let labelled: Vec<(usize, &str)> = self
             .series
             .iter()
             .enumerate()
@@ -532,6 +560,11 @@ impl Panel {
                     .map(|l| (i, l))
             })
             .collect();
+        let entries = if self.legend == Legend::Hidden {
+            Vec::new()
+        } else {
+            labelled.clone()
+        };
         let col_max = aw * 2 / 5;
         let widest = entries
             .iter()
@@ -575,11 +608,18 @@ impl Panel {
                 .map_err(|e| e.to_string())
         };
         let mut chart = build(0, 0)?;
-        if let Some(r) = &self.raster {
-            // Square pixels: the plotting area takes the image's aspect ratio.
+        // Square pixels for an image, equal units for equal-aspect data: the plotting area
+        // takes that aspect ratio (width / height).
+        let aspect = match &self.raster {
+            Some(r) => Some(r.width as f64 / r.height.max(1) as f64),
+            None if self.equal_aspect && self.x.scale == self.y.scale => {
+                Some((x1 - x0).abs() / (y1 - y0).abs().max(f64::MIN_POSITIVE))
+            }
+            None => None,
+        };
+        if let Some(ratio) = aspect.filter(|r| r.is_finite() && *r > 0.0) {
             let (pw, ph) = chart.plotting_area().dim_in_pixel();
             let (pw, ph) = (pw as f64, ph as f64);
-            let ratio = r.width as f64 / r.height.max(1) as f64;
             if pw > ph * ratio {
                 chart = build((pw - ph * ratio).round() as i32, 0)?;
             } else {
@@ -622,7 +662,6 @@ impl Panel {
 
         for (idx, s) in self.series.iter().enumerate() {
             let color = palette(s.color.unwrap_or(idx));
-            let style = ShapeStyle::from(&color).stroke_width(2);
             // Points outside a fixed axis range break the line instead of being drawn over
             // the axes.
             let inside = |v: f64, lo: f64, hi: f64| {
@@ -641,27 +680,32 @@ impl Panel {
                     }
                 })
                 .collect();
+            let to_px = |p: &(f64, f64)| chart.backend_coord(p);
             for seg in split_segments(&pts) {
                 match s.style {
                     Style::Line | Style::LineMarkers => {
-                        chart
-                            .draw_series(LineSeries::new(seg.iter().copied(), style))
-                            .map_err(|e| e.to_string())?;
+                        let px: Vec<(i32, i32)> = seg.iter().map(to_px).collect();
+                        stroke(area, &px, color, bitmap)?;
                     }
                     Style::Dashed => {
-                        chart
-                            .draw_series(DashedLineSeries::new(seg.iter().copied(), 8, 5, style))
-                            .map_err(|e| e.to_string())?;
+                        for d in dashes(&seg, to_px) {
+                            let px: Vec<(i32, i32)> = d.iter().map(to_px).collect();
+                            stroke(area, &px, color, bitmap)?;
+                        }
                     }
                     Style::Markers => {}
                 }
                 if matches!(s.style, Style::Markers | Style::LineMarkers) {
-                    chart
-                        .draw_series(
-                            seg.iter()
-                                .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
-                        )
+                    let (bx, by) = area.get_base_pixel();
+                    for p in &seg {
+                        let (x, y) = to_px(p);
+                        area.draw(&Circle::new(
+                            (x - bx, y - by),
+                            3,
+                            ShapeStyle::from(&color).filled(),
+                        ))
                         .map_err(|e| e.to_string())?;
+                    }
                 }
             }
         }
@@ -674,7 +718,7 @@ impl Panel {
             .push((self.title.clone(), (px, py, px + pw, py + ph), legend_rect));
         geo.series.push((
             self.title.clone(),
-            entries
+            labelled
                 .iter()
                 .map(|&(i, l)| {
                     let s = &self.series[i];
@@ -702,6 +746,7 @@ impl Panel {
         let top = match self.legend {
             Legend::UpperRight | Legend::UpperLeft => py - ay + 2,
             Legend::LowerLeft | Legend::LowerRight => (py - ay + ph - total).max(py - ay + 2),
+            Legend::Hidden => py - ay + 2,
         };
         let x = aw - col_w + 10;
         let mut y = top;
@@ -774,6 +819,81 @@ const LEGEND_FONT: f64 = 13.0;
 /// Largest number of raster cells drawn along each side (images are block-averaged down to
 /// it), so that SVG files stay small.
 const RASTER_CELLS: usize = 128;
+
+/// Draws the polyline `px` (absolute backend pixels) two pixels wide into `area`. In a bitmap
+/// it is drawn as three one-pixel lines (offset by nothing, one pixel right, one pixel down):
+/// plotters fills wider bitmap lines as polygons, which for steep jumps in noisy data leak a
+/// line down to the edge of the canvas (plotters issue #549).
+fn stroke<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    px: &[(i32, i32)],
+    color: RGBColor,
+    bitmap: bool,
+) -> std::result::Result<(), String> {
+    let (bx, by) = area.get_base_pixel();
+    let shifted = |dx: i32, dy: i32| -> Vec<(i32, i32)> {
+        px.iter()
+            .map(|&(x, y)| (x - bx + dx, y - by + dy))
+            .collect()
+    };
+    if bitmap {
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1)] {
+            area.draw(&PathElement::new(
+                shifted(dx, dy),
+                ShapeStyle::from(&color).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    } else {
+        area.draw(&PathElement::new(
+            shifted(0, 0),
+            ShapeStyle::from(&color).stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Dash length and gap, in pixels.
+const DASH: (f64, f64) = (8.0, 5.0);
+
+/// The dashes of the polyline `seg` (plotted coordinates), `DASH` long with `DASH` gaps
+/// measured in pixels (`to_px` maps a point to the backend), each as its two end points.
+/// plotters' own dashed series draws a stray line across the whole canvas for some vertical
+/// segments in bitmaps; these dashes are plain two-point paths.
+fn dashes(seg: &[(f64, f64)], to_px: impl Fn(&(f64, f64)) -> (i32, i32)) -> Vec<Vec<(f64, f64)>> {
+    let (on, off) = DASH;
+    let mut out = Vec::new();
+    // Position along the dash pattern (pixels), carried across the polyline's corners.
+    let mut phase = 0.0_f64;
+    for w in seg.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (pa, pb) = (to_px(&a), to_px(&b));
+        let len = f64::from(pb.0 - pa.0).hypot(f64::from(pb.1 - pa.1));
+        if len < 1e-9 {
+            continue;
+        }
+        let at = |d: f64| {
+            let f = (d / len).clamp(0.0, 1.0);
+            (a.0 + f * (b.0 - a.0), a.1 + f * (b.1 - a.1))
+        };
+        let mut d = 0.0;
+        while d < len {
+            let in_pattern = phase % (on + off);
+            if in_pattern < on {
+                let end = (d + on - in_pattern).min(len);
+                out.push(vec![at(d), at(end)]);
+                phase += end - d;
+                d = end;
+            } else {
+                let end = (d + on + off - in_pattern).min(len);
+                phase += end - d;
+                d = end;
+            }
+        }
+    }
+    out
+}
 
 /// The raster block-averaged to at most `cells` per side, grey levels quantised to 64 steps,
 /// as horizontal runs `(row, first column, end column, grey)` of equal grey.
@@ -876,12 +996,19 @@ pub fn contour(
     out
 }
 
-/// A colour-blind-safe palette (Okabe-Ito), cycled.
+/// The palette index of light grey (raw data behind its summary, marks such as switches).
+pub const GREY: usize = 8;
+
+/// The palette index of black (thresholds, references, closed forms).
+pub const BLACK_INDEX: usize = 6;
+
+/// A colour-blind-safe palette (Okabe-Ito) and a light grey, cycled.
 pub fn palette(i: usize) -> RGBColor {
-    const P: [RGBColor; 8] = [
+    const P: [RGBColor; 9] = [
         // Most distinct first: blue, vermillion, bluish green, reddish purple, sky blue;
         // orange (close to vermillion) only from the 6th series; 6 is black (thresholds and
-        // references); yellow (pale on white) last.
+        // references); yellow (pale on white); 8 ([`GREY`]) is light grey, for raw data
+        // behind a summary of it and for marks such as switch times.
         RGBColor(0, 114, 178),
         RGBColor(213, 94, 0),
         RGBColor(0, 158, 115),
@@ -890,6 +1017,7 @@ pub fn palette(i: usize) -> RGBColor {
         RGBColor(230, 159, 0),
         RGBColor(0, 0, 0),
         RGBColor(240, 228, 66),
+        RGBColor(185, 185, 185),
     ];
     P[i % P.len()]
 }

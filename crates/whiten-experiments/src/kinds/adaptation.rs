@@ -13,13 +13,15 @@ use whiten_core::cov::GaussianSource;
 use super::common::{
     Basis, Init, Spectrum, at_least_one, covariance, ensure, ensure_positive, initial_networks,
 };
-use super::online::{NoiseFloor, Source, Stream, Trace, samples_to_threshold};
+use super::online::{
+    MEDIAN_RECORDS, NoiseFloor, Source, Stream, Trace, running_median, samples_to_threshold,
+};
 use super::online_learning::{FLOOR_FACTOR, FLOOR_FACTOR_DOC, THRESHOLD_DOC, check_stream};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
-use crate::plot::{Axis, Figure, Panel, Series, Style};
+use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `adaptation`.
@@ -322,56 +324,99 @@ impl Adaptation {
         out
     }
 
-    /// Error against samples, both networks, with each network's re-convergence level.
+    /// One panel per network: the exact error as recorded (grey), its running median within
+    /// each period (never across a switch, so it does not lag behind one), the re-convergence
+    /// level of the covariance in force (dashed), the switches (grey dashed verticals) and
+    /// the point where the error first came back to the level after each switch (markers).
     fn figure(&self, r: &Measured) -> Figure {
         let total = (self.switches + 1) * self.period;
-        let mut p = Panel::new(
-            format!("C switches every {} samples", self.period),
-            Axis::linear("samples"),
-            Axis::log("error ||C_yy - I||_op"),
-        );
-        for (ni, net) in NETWORKS.iter().enumerate() {
-            let pts = r
-                .trace
-                .samples
-                .iter()
-                .zip(&r.trace.exact[ni])
-                .map(|(&s, &e)| (s as f64, e))
-                .collect();
-            p = p.with(Series::line(format!("{net} (exact)"), pts).colored(ni));
-            let pts = r
-                .trace
-                .samples
-                .iter()
-                .zip(&r.trace.windowed[ni])
-                .map(|(&s, &e)| (s as f64, e))
-                .collect();
-            // Distinct from the exact traces: sky blue (direct), reddish purple (interneurons).
-            p = p.with(
-                Series::line(format!("{net} (window of {})", self.window), pts)
-                    .colored(if ni == 0 { 4 } else { 3 }),
-            );
+        let tr = &r.trace;
+        // One y range for both panels, from the data, so the panels compare.
+        let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
+        for e in tr.exact.iter().flatten().copied() {
+            if e > 0.0 && e.is_finite() {
+                lo = lo.min(e);
+                hi = hi.max(e);
+            }
         }
+        for t in r.thresholds.iter().flatten() {
+            lo = lo.min(*t);
+            hi = hi.max(*t);
+        }
+        if !(lo.is_finite() && hi > lo) {
+            (lo, hi) = (1e-3, 1.0);
+        }
+        let (lo, hi) = (lo / 1.2, hi * 1.2);
+        let mut panels = Vec::new();
         for (ni, net) in NETWORKS.iter().enumerate() {
+            let mut p = Panel::new(
+                format!("{net} network"),
+                Axis::linear("samples").with_range(0.0, total as f64),
+                Axis::log("error ||C_yy - I||_op").with_range(lo, hi),
+            );
+            let raw: Vec<(f64, f64)> = tr
+                .samples
+                .iter()
+                .zip(&tr.exact[ni])
+                .map(|(&s, &e)| (s as f64, e))
+                .collect();
+            p = p.with(
+                Series::line(format!("error (every {} samples)", self.record_every), raw)
+                    .colored(GREY),
+            );
+            let med = running_median(tr, ni, Some(self.period));
+            p = p.with(
+                Series::line(format!("running median of {MEDIAN_RECORDS} records"), med)
+                    .colored(ni),
+            );
             // A step line: the level of the covariance in force in each period.
             let mut pts = Vec::new();
             for s in 0..=self.switches {
                 let level = r.thresholds[source_after(s)][ni];
                 pts.push(((s * self.period) as f64, level));
                 pts.push((((s + 1) * self.period).min(total) as f64, level));
+                pts.push((f64::NAN, f64::NAN));
             }
             p = p.with(
-                Series::line(format!("{net}: {} x noise floor", self.floor_factor), pts)
+                Series::line(format!("{} x noise floor", self.floor_factor), pts)
                     .styled(Style::Dashed)
+                    .colored(BLACK_INDEX),
+            );
+            let mut verticals = Vec::new();
+            for s in 1..=self.switches {
+                let x = (s * self.period) as f64;
+                verticals.extend([(x, lo), (x, hi), (f64::NAN, f64::NAN)]);
+            }
+            p = p.with(
+                Series::line("switch of C", verticals)
+                    .styled(Style::Dashed)
+                    .colored(GREY),
+            );
+            let back: Vec<(f64, f64)> = r.reconverge[ni]
+                .iter()
+                .enumerate()
+                .filter_map(|(s, after)| {
+                    let at = (s + 1) * self.period + (*after)?;
+                    Some((at as f64, r.thresholds[source_after(s + 1)][ni]))
+                })
+                .collect();
+            p = p.with(
+                Series::line("back under the level", back)
+                    .styled(Style::Markers)
                     .colored(ni),
             );
+            panels.push(p);
         }
-        Figure::single(
+        Figure::grid(
             "adaptation_error",
-            format!("Adaptation to switching statistics, eta = {}", self.eta),
-            p,
+            format!(
+                "Re-adaptation after switches of the input covariance, eta = {}",
+                self.eta
+            ),
+            panels,
+            1,
         )
-        .with_panel_size(1100, 460)
+        .with_panel_size(1100, 330)
     }
 
     /// The paper's claim: both networks re-whiten after every switch.

@@ -14,14 +14,15 @@
 //!
 //! The default needs no files: two dead-leaves images, one clean (sparse band, GG beta about
 //! 0.5) and one with strong pixel noise (the band nearly Gaussian). The photographs variant
-//! switches kodak-13 -> kodak-23 -> kodak-13.
+//! switches kodak-13 -> kodak-23 -> kodak-13. A user's recordings go in as
+//! `Signal("x.npy")` (or a one-column CSV) in place of an image.
 
 use std::path::Path;
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::{Circuit, LearningRates, Schedule, Trainer};
-use whiten_core::stats::excess_kurtosis;
+use whiten_core::stats::{excess_kurtosis, fit_generalized_gaussian};
 
 use super::common::{ensure, ensure_positive};
 use super::paper2::{
@@ -47,6 +48,11 @@ pub enum AdaptImage {
     /// An image file (Sun raster, PNG, PGM, JPEG, TIFF); a relative path is relative to the experiment
     /// file's folder ([`crate::paths`]).
     File(PathParam),
+    /// A 1D signal file instead of an image's band: a `.npy` vector or a one-column CSV of at
+    /// least [`super::paper2::MIN_SIGNAL_SAMPLES`] values, standardised to mean 0 and standard
+    /// deviation 1 (as `gaussianize_1d`'s `source.signal`); relative to the experiment file's
+    /// folder.
+    Signal(PathParam),
 }
 
 /// Parameters of `circuit_adaptation`.
@@ -172,6 +178,16 @@ impl CircuitAdaptation {
                     .map_or_else(|| p.to_string(), |s| s.to_string_lossy().into_owned());
                 (name, img)
             }
+            AdaptImage::Signal(p) => {
+                let file = super::paper2::read_signal_1d(p).map_err(|e| ctx.failure(e))?;
+                let fit = fit_generalized_gaussian(&file.values)
+                    .map_err(|e| ctx.numerical(format!("GG fit of {}", file.name), e))?;
+                return Ok(Source {
+                    name: file.name,
+                    signal: file.values,
+                    beta: fit.beta,
+                });
+            }
         };
         let image = centre_crop_checked(image, self.crop, &name, "params.crop", ctx)?;
         let ImageSignal {
@@ -270,7 +286,7 @@ impl Experiment for CircuitAdaptation {
         self.images
             .iter()
             .filter_map(|im| match im {
-                AdaptImage::File(p) => Some(p.path().to_path_buf()),
+                AdaptImage::File(p) | AdaptImage::Signal(p) => Some(p.path().to_path_buf()),
                 AdaptImage::DeadLeaves(_) => None,
             })
             .collect()
@@ -289,7 +305,7 @@ impl Experiment for CircuitAdaptation {
 
     fn resolve_paths(&mut self, base: &Path) -> Result<(), ParamError> {
         for (i, im) in self.images.iter_mut().enumerate() {
-            if let AdaptImage::File(p) = im {
+            if let AdaptImage::File(p) | AdaptImage::Signal(p) = im {
                 p.resolve(base, &format!("images[{i}]"))?;
             }
         }
@@ -307,9 +323,11 @@ impl Experiment for CircuitAdaptation {
                     &format!("images[{i}]"),
                     || format!("noise must be >= 0 and finite (got {noise})"),
                 )?,
-                AdaptImage::File(p) => ensure(!p.is_empty(), &format!("images[{i}]"), || {
-                    "empty path".into()
-                })?,
+                AdaptImage::File(p) | AdaptImage::Signal(p) => {
+                    ensure(!p.is_empty(), &format!("images[{i}]"), || {
+                        "empty path".into()
+                    })?
+                }
             }
         }
         ensure(self.sequence.len() >= 2, "sequence", || {
@@ -350,6 +368,11 @@ impl Experiment for CircuitAdaptation {
         check_theta_init(self.theta_init, "theta_init")?;
         self.solver.check()?;
         for (i, im) in self.images.iter().enumerate() {
+            if let AdaptImage::Signal(p) = im {
+                // Errors give the path as written and as resolved.
+                super::paper2::read_signal_1d(p)
+                    .map_err(|reason| ParamError::new(format!("images[{i}]"), reason))?;
+            }
             if let AdaptImage::File(p) = im {
                 // Errors give the path as written and as resolved.
                 let img = read_image(p.path())

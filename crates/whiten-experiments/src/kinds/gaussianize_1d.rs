@@ -1,8 +1,10 @@
-//! `gaussianize_1d` (paper 2, Fig. 3): one primary neuron and one interneuron (`N = K = 1`,
-//! `w = 1`) learn the gain `g` and activation parameter `theta` so that the responses to a
-//! natural-image band signal become standard Gaussian.
+//! `gaussianize_1d` (paper 2, Fig. 3): one primary neuron and its interneurons (`N = 1`,
+//! `w = 1`; one interneuron in the paper, `K` of them with a theta grid, and `theta: Auto`
+//! chooses between the two) learn the gains `g` and activation parameters `theta` so that
+//! the responses to a natural-image band signal become standard Gaussian.
 //!
-//! The circuit's steady state is `s = g f(theta, r)`: the interneuron activation maps the
+//! With one interneuron the circuit's steady state is `s = g f(theta, r)` (with several, the
+//! sum `s = sum_i g_i f(theta_i, r)`): the interneuron activation maps the
 //! response back to the signal, so the learned transform is `T = (g f(theta, .))^{-1}`, to be
 //! compared with the optimal (transport) map `T*(s) = Phi^{-1}(F_s(s))`, and the learned
 //! activation with the optimal one `z -> F_s^{-1}(Phi(z))`.
@@ -255,7 +257,7 @@ impl Gaussianize1d {
                 _ => "signal density".into(),
             },
             Axis::linear("signal s (unit variance)"),
-            Axis::log("density"),
+            density_axis(&hs),
         )
         .with(Series::line(
             "signal",
@@ -263,7 +265,7 @@ impl Gaussianize1d {
         ))
         .with(
             Series::line(
-                format!("GG fit: alpha = {:.3}, beta = {:.3}", r.alpha, r.beta),
+                "generalised Gaussian fit",
                 centres
                     .iter()
                     .map(|&x| (x, gg_density(r.alpha, r.beta, x)))
@@ -271,6 +273,7 @@ impl Gaussianize1d {
             )
             .styled(Style::Dashed),
         )
+        .note(format!("alpha = {:.3}, beta = {:.3}", r.alpha, r.beta))
         .legend_at(Legend::LowerRight);
         // Activation: z -> g f(theta, z) against the optimal z -> F_s^{-1}(Phi(z)).
         // The summed interneuron output sum_i g_i f(theta_i, z) (all w_i = 1 in 1D).
@@ -293,15 +296,24 @@ impl Gaussianize1d {
             Axis::linear("output g f(theta, z)"),
         )
         .with(Series::line(
-            match &r.mode {
-                ThetaMode::Grid(_) => {
-                    format!("learned, theta at {}: g = {}", fmt3(&r.theta), fmt3(&r.g))
-                }
-                _ => format!("learned: g = {}, theta = {}", fmt3(&r.g), fmt3(&r.theta)),
+            if r.g.len() == 1 {
+                "learned".to_owned()
+            } else {
+                format!("learned, sum of {}", r.g.len())
             },
             zs.iter().map(|&z| (z, total(z))).collect(),
         ))
         .with(Series::line("optimal F_s^-1(Phi(z))", opt_act).styled(Style::Dashed))
+        .note(format!(
+            "{} = {}",
+            if matches!(r.mode, ThetaMode::Grid(_)) {
+                "theta (fixed)"
+            } else {
+                "theta"
+            },
+            fmt3(&r.theta)
+        ))
+        .note(format!("g = {}", fmt3(&r.g)))
         .legend_at(Legend::UpperLeft);
         // Transform: s -> r against the optimal quantile map.
         let s_max = quantile(&r.sorted, 0.999)
@@ -336,7 +348,7 @@ impl Gaussianize1d {
         let response = Panel::new(
             "response density",
             Axis::linear("response r"),
-            Axis::log("density"),
+            density_axis(&hr),
         )
         .with(Series::line(
             "responses",
@@ -359,6 +371,20 @@ impl Gaussianize1d {
             .into_iter()
             .chain([density, activation, transform, response])
             .collect())
+    }
+}
+
+/// A log density axis over the range of the histogram `h` (its smallest positive bin to its
+/// largest), so that a reference curve drawn over it does not stretch the axis into decades
+/// with no data.
+fn density_axis(h: &[f64]) -> Axis {
+    let pos = h.iter().copied().filter(|&v| v > 0.0 && v.is_finite());
+    let (lo, hi) = pos.fold((f64::INFINITY, 0.0_f64), |(l, u), v| (l.min(v), u.max(v)));
+    let axis = Axis::log("density");
+    if lo.is_finite() && hi > lo {
+        axis.with_range(lo / 2.0, hi * 2.0)
+    } else {
+        axis
     }
 }
 
@@ -396,7 +422,7 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 
 impl Experiment for Gaussianize1d {
     const KIND: &'static str = "gaussianize_1d";
-    const DESCRIPTION: &'static str = "Paper 2, Fig. 3: one interneuron learns g and theta so that responses to a natural-image band become Gaussian";
+    const DESCRIPTION: &'static str = "Paper 2, Fig. 3: interneurons learn gains g and activation parameters theta so that responses to a natural-image band (or a signal file) become Gaussian";
     const PARAMS: &'static [ParamDoc] = &[
         param(
             "source",

@@ -461,8 +461,8 @@ impl ImageSurvey {
     fn figure(&self, rows: &[Row]) -> Figure {
         let x = |i: usize| (i + 1) as f64;
         let n = rows.len() as f64;
-        // Room on the right for the legends.
-        let axis = || Axis::linear("image (table row)").with_range(0.5, n + 0.5 + 0.4 * n);
+        // The legends stand right of the plotting area: the axis spans the images alone.
+        let axis = || Axis::linear("image (table row)").with_range(0.5, n + 0.5);
         let key: Vec<String> = rows
             .iter()
             .enumerate()

@@ -249,6 +249,39 @@ pub(crate) fn samples_to_threshold(
         .map(|(&s, _)| s - from)
 }
 
+/// Records in the figures' running median of an exact-error trace (odd: centred).
+pub(crate) const MEDIAN_RECORDS: usize = 21;
+
+/// The running median of `trace`'s exact errors of network `net`, over [`MEDIAN_RECORDS`]
+/// records centred on each, for a figure. With `period`, the window never reaches across a
+/// multiple of `period` samples (a switch of the input), and the line breaks there, so that
+/// the median does not lag behind a switch.
+pub(crate) fn running_median(trace: &Trace, net: usize, period: Option<usize>) -> Vec<(f64, f64)> {
+    let period_of = |s: usize| period.map_or(0, |p| s.saturating_sub(1) / p.max(1));
+    let (samples, errors) = (&trace.samples, &trace.exact[net]);
+    let half = MEDIAN_RECORDS / 2;
+    let mut out = Vec::with_capacity(samples.len() + 8);
+    for i in 0..samples.len() {
+        let here = period_of(samples[i]);
+        let mut w: Vec<f64> = (i.saturating_sub(half)..(i + half + 1).min(samples.len()))
+            .filter(|&j| period_of(samples[j]) == here)
+            .map(|j| errors[j])
+            .filter(|e| e.is_finite())
+            .collect();
+        w.sort_by(f64::total_cmp);
+        let m = if w.is_empty() {
+            f64::NAN
+        } else {
+            w[w.len() / 2]
+        };
+        out.push((samples[i] as f64, m));
+        if i + 1 < samples.len() && period_of(samples[i + 1]) != here {
+            out.push((f64::NAN, f64::NAN));
+        }
+    }
+    out
+}
+
 /// Median of the exact errors recorded in `[from, until]` (the noise floor once converged).
 pub(crate) fn median_error(trace: &Trace, net: usize, from: usize, until: usize) -> f64 {
     let mut v: Vec<f64> = trace

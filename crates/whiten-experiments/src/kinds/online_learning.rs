@@ -15,13 +15,16 @@ use super::common::{
     data_inputs, ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data,
     resolve_data, scale_key,
 };
-use super::online::{NoiseFloor, Source, Stream, Trace, median_error, samples_to_threshold};
+use super::online::{
+    MEDIAN_RECORDS, NoiseFloor, Source, Stream, Trace, median_error, running_median,
+    samples_to_threshold,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Cell, Outputs, Table, json_float};
 use crate::paths::PathParam;
-use crate::plot::{Axis, Figure, Panel, Series, Style};
+use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `online_learning`.
@@ -374,55 +377,80 @@ impl OnlineLearning {
 
     /// Error against samples, one panel per initialisation, the convergence threshold drawn.
     fn figure(&self, r: &Measured) -> Figure {
-        let mut panels = Vec::new();
-        for &init in &self.inits {
-            let mut p = Panel::new(
-                format!("{} initialisation", init.label()),
-                Axis::linear("samples"),
-                Axis::log("error ||C_yy - I||_op"),
-            );
-            for (ci, &scale) in self.scales.iter().enumerate() {
-                let t = r
-                    .combos
-                    .iter()
-                    .position(|&x| x == (init, scale))
-                    .expect("combo");
-                for (ni, net) in NETWORKS.iter().enumerate() {
-                    let pts = r.traces[t]
-                        .samples
-                        .iter()
-                        .zip(&r.traces[t].exact[ni])
-                        .map(|(&s, &e)| (s as f64, e))
-                        .collect();
-                    p = p.with(
-                        Series::line(format!("{net}, c = {}", scale_key(scale)), pts)
-                            .styled(if ni == 0 { Style::Line } else { Style::Dashed })
-                            .colored(ci),
-                    );
+        // Small multiples: a row per initialisation, a column per scale c, both networks in
+        // each panel as running medians (the raw traces are noise around the floor), with
+        // the threshold and the sample where each first went below it. One shared log-log
+        // frame, so that panels compare and the early convergence is visible.
+        let mut lo = r.threshold;
+        let mut hi = r.threshold;
+        for tr in &r.traces {
+            for e in tr.exact.iter().flatten().copied() {
+                if e > 0.0 && e.is_finite() {
+                    lo = lo.min(e);
+                    hi = hi.max(e);
                 }
             }
-            p = p.with(
-                Series::line(
-                    format!(
-                        "converged: < {:.2} ({} x noise floor)",
-                        r.threshold, self.floor_factor
-                    ),
-                    vec![(0.0, r.threshold), (self.samples as f64, r.threshold)],
-                )
-                .styled(Style::Dashed)
-                .colored(6),
-            );
-            panels.push(p);
+        }
+        // The first record after sample 0 (a log axis cannot show 0).
+        let first = r
+            .traces
+            .iter()
+            .filter_map(|t| t.samples.iter().copied().find(|&s| s > 0))
+            .min()
+            .unwrap_or(1) as f64;
+        let mut panels = Vec::new();
+        for &init in &self.inits {
+            for (ci, &scale) in self.scales.iter().enumerate() {
+                let Some(t) = r.combos.iter().position(|&x| x == (init, scale)) else {
+                    continue;
+                };
+                let tr = &r.traces[t];
+                let mut p = Panel::new(
+                    format!("{} init, c = {}", init.label(), scale_key(scale)),
+                    Axis::log("samples").with_range(first, self.samples as f64),
+                    Axis::log("error ||C_yy - I||_op").with_range(lo / 1.2, hi * 1.2),
+                );
+                for (ni, net) in NETWORKS.iter().enumerate() {
+                    p = p.with(Series::line(*net, running_median(tr, ni, None)).colored(ni));
+                }
+                p = p.with(
+                    Series::line(
+                        format!(
+                            "threshold {:.2} ({} x noise floor)",
+                            r.threshold, self.floor_factor
+                        ),
+                        vec![(first, r.threshold), (self.samples as f64, r.threshold)],
+                    )
+                    .styled(Style::Dashed)
+                    .colored(BLACK_INDEX),
+                );
+                for (ni, net) in NETWORKS.iter().enumerate() {
+                    let hit = samples_to_threshold(tr, ni, 0, self.samples, r.threshold)
+                        .map(|s| vec![(s.max(1) as f64, r.threshold)])
+                        .unwrap_or_default();
+                    p = p.with(
+                        Series::line(format!("{net} first below"), hit)
+                            .styled(Style::Markers)
+                            .colored(ni),
+                    );
+                }
+                // One legend per row, on its last panel.
+                if ci + 1 < self.scales.len() {
+                    p = p.legend_at(Legend::Hidden);
+                }
+                panels.push(p);
+            }
         }
         Figure::grid(
             "online_error",
             format!(
-                "Online learning: direct (solid) vs interneurons (dashed), eta = {}",
+                "Online learning, eta = {}: running median of {MEDIAN_RECORDS} recorded errors",
                 self.eta
             ),
             panels,
-            self.inits.len(),
+            self.scales.len().max(1),
         )
+        .with_panel_size(if self.scales.len() > 2 { 520 } else { 640 }, 360)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::output::{Claim, Outputs, Table};
-use crate::plot::Figure;
+use crate::plot::{Figure, Legend};
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `pairs_2d`.
@@ -329,14 +329,21 @@ impl Experiment for Pairs2d {
         }
         out.summarize("learning", self.learning.label());
         out.table(table);
+        // One legend per row, on its last panel (a circuit's, which has every entry).
+        let columns = 2 + self.ks.len();
+        for (i, p) in panels.iter_mut().enumerate() {
+            if (i + 1) % columns != 0 {
+                p.legend = Legend::Hidden;
+            }
+        }
         out.figure(
             Figure::grid(
                 "pairs_2d",
                 format!("Coefficient pairs of {name}: raw, ZCA-whitened and circuit responses (MI on every 10th pair)"),
                 panels,
-                2 + self.ks.len(),
+                columns,
             )
-            .with_panel_size(380, 380),
+            .with_panel_size(500, 340),
         );
 
         let (dmin, kref) = (

@@ -331,8 +331,9 @@ fn check_spread(p: &PathParam, what: &str, mean: f64, sd: f64) -> std::result::R
     }
 }
 
-/// Reads a 1D signal file (the refusal names the file as written and as resolved).
-fn read_signal_1d(p: &PathParam) -> std::result::Result<FileSignal1d, String> {
+/// Reads a 1D signal file, standardised (the refusal names the file as written and as
+/// resolved).
+pub(crate) fn read_signal_1d(p: &PathParam) -> std::result::Result<FileSignal1d, String> {
     use crate::data::{Signal, read_signal};
     let x = match read_signal(p.path()).map_err(|e| p.refusal(e))? {
         Signal::Single(x) => x,
@@ -1406,7 +1407,8 @@ pub fn density_panel(
         title,
         Axis::linear("coefficient 1").with_range(-LIM, LIM),
         Axis::linear("coefficient 2").with_range(-LIM, LIM),
-    );
+    )
+    .with_equal_aspect();
     for (li, r) in [0.625f64, 1.25, 1.875].into_iter().enumerate() {
         let level = (-r * r / 2.0).exp() / (2.0 * std::f64::consts::PI);
         let pts = contour(

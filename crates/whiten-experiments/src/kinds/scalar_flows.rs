@@ -267,81 +267,7 @@ impl Experiment for ScalarFlows {
         out.table(times);
         out.table(traj);
 
-        let mut panels = Vec::new();
-        for (f, name) in FLOWS.iter().enumerate() {
-            let law = if f == 0 {
-                "dm/dt = lambda/m^2 - 1"
-            } else {
-                "dm/dt = 2(lambda/m - m)"
-            };
-            let mut p = Panel::new(
-                format!("{name}: {law}"),
-                Axis::linear("flow time t"),
-                Axis::log("eigenvalue m of M"),
-            );
-            for (ci, (&(ff, m0), r)) in jobs
-                .iter()
-                .zip(&runs)
-                .enumerate()
-                .filter(|(_, ((ff, _), _))| *ff == f)
-            {
-                let _ = ff;
-                let col = ci % self.m0s.len();
-                p = p.with(
-                    Series::line(
-                        format!("m_0 = {}", format_float(m0)),
-                        r.times
-                            .iter()
-                            .copied()
-                            .zip(r.numeric.iter().copied())
-                            .collect(),
-                    )
-                    .colored(col),
-                );
-                p = p.with(
-                    Series::line(
-                        "closed form",
-                        r.times
-                            .iter()
-                            .copied()
-                            .zip(r.closed.iter().copied())
-                            .collect(),
-                    )
-                    .styled(Style::Dashed)
-                    .colored(6),
-                );
-                if col != 0 {
-                    // One legend entry for all closed forms.
-                    if let Some(last) = p.series.last_mut() {
-                        last.label = None;
-                    }
-                }
-            }
-            let tmax = runs
-                .iter()
-                .zip(&jobs)
-                .filter(|(_, j)| j.0 == f)
-                .map(|(r, _)| *r.times.last().unwrap_or(&1.0))
-                .fold(0.0, f64::max);
-            p = p.with(
-                Series::line(
-                    "sqrt(lambda)",
-                    vec![(0.0, self.lambda.sqrt()), (tmax, self.lambda.sqrt())],
-                )
-                .styled(Style::Dashed)
-                .colored(4),
-            );
-            p = p
-                .legend_at(Legend::UpperRight)
-                .note(format!("lambda = {}", self.lambda));
-            panels.push(p);
-        }
-        out.figure(Figure::grid(
-            "scalar_flows",
-            "Eigenvalue trajectories of the gradient flows (solid) and closed forms (dashed)",
-            panels,
-            2,
-        ));
+        out.figure(self.figure(&jobs, &runs));
 
         out.claim(Claim {
             id: "p1.flows.closed_forms".into(),
@@ -394,13 +320,113 @@ impl Experiment for ScalarFlows {
     }
 }
 
-/// `points` equally spaced output times from 0 to `t_end`, the last exactly `t_end` (computing
-/// `t_end * i / (points - 1)` can round one ulp past `t_end`, which the integrator refuses).
+/// Output times: 0, then `points - 1` times geometrically spaced from `t_end * 1e-6` to
+/// `t_end`, the last exactly `t_end` (a computed power can round one ulp past it, which the
+/// integrator refuses). Geometric, so that the figure's logarithmic time axis shows how every
+/// trajectory starts (the direct flow from a small `m_0` rises within about `m_0^3 / lambda`).
 fn output_grid(t_end: f64, points: usize) -> Vec<f64> {
-    let last = points.saturating_sub(1).max(1) as f64;
-    (0..points)
-        .map(|i| (t_end * (i as f64 / last)).min(t_end))
+    let n = points.saturating_sub(1).max(1);
+    let t0 = t_end * GRID_START;
+    std::iter::once(0.0)
+        .chain((0..n).map(|i| {
+            if i + 1 == n {
+                t_end
+            } else {
+                (t0 * (t_end / t0).powf(i as f64 / (n - 1) as f64)).min(t_end)
+            }
+        }))
         .collect()
+}
+
+/// The first positive output time, as a fraction of the end time.
+const GRID_START: f64 = 1e-6;
+
+impl ScalarFlows {
+    /// Both flows' trajectories on a shared logarithmic time axis, so that the direct flow's
+    /// times, proportional to `m_0`, and the interneuron flow's, growing like `ln m_0`, are
+    /// read on one scale; the closed forms dashed over the integrations, `sqrt(lambda)` as
+    /// the target. One legend for the row.
+    fn figure(&self, jobs: &[(usize, f64)], runs: &[Run]) -> Figure {
+        // The time axis: from the earliest positive time of any run to the latest.
+        let (mut t_lo, mut t_hi) = (f64::INFINITY, 0.0_f64);
+        for r in runs {
+            if let Some(&t) = r.times.iter().find(|&&t| t > 0.0) {
+                t_lo = t_lo.min(t);
+            }
+            t_hi = t_hi.max(*r.times.last().unwrap_or(&1.0));
+        }
+        let t_lo = if t_lo.is_finite() {
+            t_lo.max(GRID_START * t_hi)
+        } else {
+            GRID_START
+        };
+        // The m range of what is drawn (from t_lo on).
+        let (mut m_lo, mut m_hi) = (self.lambda.sqrt(), self.lambda.sqrt());
+        for r in runs {
+            for (&t, &m) in r.times.iter().zip(&r.numeric) {
+                if t >= t_lo && m > 0.0 && m.is_finite() {
+                    m_lo = m_lo.min(m);
+                    m_hi = m_hi.max(m);
+                }
+            }
+        }
+        let mut panels = Vec::new();
+        for (f, name) in FLOWS.iter().enumerate() {
+            let law = if f == 0 {
+                "dm/dt = lambda/m^2 - 1"
+            } else {
+                "dm/dt = 2(lambda/m - m)"
+            };
+            let mut p = Panel::new(
+                format!("{name}: {law}"),
+                Axis::log("flow time t").with_range(t_lo, t_hi),
+                Axis::log("eigenvalue m of M").with_range(m_lo / 1.2, m_hi * 1.2),
+            );
+            let mine: Vec<(usize, &(usize, f64), &Run)> = jobs
+                .iter()
+                .zip(runs)
+                .enumerate()
+                .filter(|(_, (j, _))| j.0 == f)
+                .map(|(ci, (j, r))| (ci % self.m0s.len(), j, r))
+                .collect();
+            let along = |r: &Run, v: &[f64]| -> Vec<(f64, f64)> {
+                r.times.iter().copied().zip(v.iter().copied()).collect()
+            };
+            for &(col, &(_, m0), r) in &mine {
+                p = p.with(
+                    Series::line(format!("m_0 = {}", format_float(m0)), along(r, &r.numeric))
+                        .colored(col),
+                );
+            }
+            for (i, &(_, _, r)) in mine.iter().enumerate() {
+                let closed = Series::line("closed form", along(r, &r.closed))
+                    .styled(Style::Dashed)
+                    .colored(6);
+                // One legend entry for all closed forms.
+                p = p.with(if i == 0 { closed } else { closed.unlabelled() });
+            }
+            p = p.with(
+                Series::line(
+                    "sqrt(lambda)",
+                    vec![(t_lo, self.lambda.sqrt()), (t_hi, self.lambda.sqrt())],
+                )
+                .styled(Style::Dashed)
+                .colored(4),
+            );
+            p = if f + 1 == FLOWS.len() {
+                p.note(format!("lambda = {}", self.lambda))
+            } else {
+                p.legend_at(Legend::Hidden)
+            };
+            panels.push(p);
+        }
+        Figure::grid(
+            "scalar_flows",
+            "Eigenvalue trajectories (solid) and closed forms (dashed): direct times grow like m_0, interneuron times like ln m_0",
+            panels,
+            2,
+        )
+    }
 }
 
 #[cfg(test)]
