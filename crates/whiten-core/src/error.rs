@@ -93,6 +93,32 @@ pub enum CoreError {
         /// Which decomposition.
         what: &'static str,
     },
+    /// A matrix that must be invertible is (numerically) singular: its smallest eigenvalue in
+    /// absolute value is below `n * eps` times its largest.
+    #[error(
+        "{what} is singular (smallest |eigenvalue| {min_abs_eigenvalue:e}, largest {max_abs_eigenvalue:e})"
+    )]
+    Singular {
+        /// Which matrix.
+        what: &'static str,
+        /// Its smallest eigenvalue in absolute value.
+        min_abs_eigenvalue: f64,
+        /// Its largest eigenvalue in absolute value.
+        max_abs_eigenvalue: f64,
+    },
+    /// A column of a frame (or of synaptic weights) is refused: zero, or not of unit norm where
+    /// unit norm is required.
+    #[error("column {index} of {what} has norm {norm}: {reason}")]
+    BadColumn {
+        /// Which matrix.
+        what: &'static str,
+        /// The column (0-based).
+        index: usize,
+        /// Its Euclidean norm.
+        norm: f64,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A failure during learning, with the iteration at which it happened.
     #[error("learning iteration {iteration}: {source}")]
     Learning {
