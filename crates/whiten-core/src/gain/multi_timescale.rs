@@ -29,7 +29,7 @@ use super::measure::spectral_norm_error;
 use super::network::{
     check_alpha, check_batch, check_eta, check_gains, check_square, projected_diag,
 };
-use super::solve::{Factor, inverse_whitening_matrix};
+use super::solve::{Factor, inverse_whitening_matrix, term_scale};
 use crate::cov::{haar_orthogonal, symmetrise};
 use crate::error::{CoreError, Result};
 
@@ -153,6 +153,7 @@ impl MultiTimescaleNetwork {
     fn factor(&self) -> Result<Factor> {
         Factor::new(
             self.inverse_whitening_matrix().as_ref(),
+            term_scale(self.w.as_ref(), &self.g, self.alpha),
             "alpha I + W diag(g) W^T",
         )
     }

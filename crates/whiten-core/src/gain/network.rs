@@ -12,7 +12,7 @@ use faer::{Mat, MatRef};
 
 use super::frame::check_unit_columns;
 use super::measure::ErrorMeasure;
-use super::solve::{Factor, inverse_whitening_matrix};
+use super::solve::{Factor, inverse_whitening_matrix, term_scale};
 use crate::error::{CoreError, Result};
 
 pub(crate) fn check_eta(name: &'static str, eta: f64) -> Result<()> {
@@ -178,6 +178,7 @@ impl GainNetwork {
     fn factor(&self) -> Result<Factor> {
         Factor::new(
             self.inverse_whitening_matrix().as_ref(),
+            term_scale(self.w.as_ref(), &self.g, self.alpha),
             "alpha I + W diag(g) W^T",
         )
     }

@@ -21,6 +21,15 @@ pub(crate) fn inverse_whitening_matrix(w: MatRef<'_, f64>, g: &[f64], alpha: f64
     symmetrise(a.as_ref())
 }
 
+/// `alpha + sum_i |g_i| ||w_i||^2`: a bound on the norms of the terms of
+/// `alpha I + W diag(g) W^T`.
+pub(crate) fn term_scale(w: MatRef<'_, f64>, g: &[f64], alpha: f64) -> f64 {
+    alpha.abs()
+        + (0..w.ncols())
+            .map(|j| g[j].abs() * (0..w.nrows()).map(|i| w[(i, j)] * w[(i, j)]).sum::<f64>())
+            .sum::<f64>()
+}
+
 /// A factorisation of a symmetric, invertible matrix.
 pub(crate) enum Factor {
     /// Positive definite: Cholesky.
@@ -31,8 +40,10 @@ pub(crate) enum Factor {
 
 impl Factor {
     /// Factors the symmetric matrix `a` (named `what` in errors). `NonFinite` for NaN/inf,
-    /// `Singular` when `min |lambda| <= n eps max |lambda|`.
-    pub(crate) fn new(a: MatRef<'_, f64>, what: &'static str) -> Result<Self> {
+    /// `Singular` when `min |lambda| <= n eps max(max |lambda|, scale)`, where `scale` bounds the
+    /// norms of the terms `a` was summed from (so that a sum that cancels to rounding noise,
+    /// e.g. `I + W G W^T = 0`, counts as singular).
+    pub(crate) fn new(a: MatRef<'_, f64>, scale: f64, what: &'static str) -> Result<Self> {
         if !a.is_all_finite() {
             return Err(CoreError::NonFinite { what });
         }
@@ -44,7 +55,7 @@ impl Factor {
             .map_err(|_| CoreError::DecompositionFailed { what })?;
         let max = ev.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         let min = ev.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
-        if min <= a.nrows() as f64 * f64::EPSILON * max || max == 0.0 {
+        if min <= a.nrows() as f64 * f64::EPSILON * max.max(scale) || max == 0.0 {
             return Err(CoreError::Singular {
                 what,
                 min_abs_eigenvalue: min,
