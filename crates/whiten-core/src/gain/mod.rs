@@ -71,3 +71,5 @@ pub use network::{GainNetwork, OfflineRun, OfflineTrace, StopReason, run_offline
 
 #[cfg(test)]
 mod tests_network;
+#[cfg(test)]
+mod tests_multi;
