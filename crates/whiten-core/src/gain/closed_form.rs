@@ -31,7 +31,11 @@ pub fn gram_hadamard_square(w: MatRef<'_, f64>) -> Mat<f64> {
 ///
 /// Refuses `C` that is not `n x n` (`DimensionMismatch`), not symmetric positive definite, or
 /// non-finite, and a non-finite `W` or `alpha`.
-pub fn gain_equation(w: MatRef<'_, f64>, c: MatRef<'_, f64>, alpha: f64) -> Result<(Mat<f64>, Vec<f64>)> {
+pub fn gain_equation(
+    w: MatRef<'_, f64>,
+    c: MatRef<'_, f64>,
+    alpha: f64,
+) -> Result<(Mat<f64>, Vec<f64>)> {
     let n = w.nrows();
     if !w.is_all_finite() {
         return Err(CoreError::NonFinite { what: "W" });

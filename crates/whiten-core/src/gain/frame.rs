@@ -228,7 +228,11 @@ mod tests {
         for i in 0..w.nrows() {
             for j in 0..w.nrows() {
                 let want = if i == j { a } else { 0.0 };
-                assert!((s[(i, j)] - want).abs() < 1e-14, "W W^T[{i},{j}] = {}", s[(i, j)]);
+                assert!(
+                    (s[(i, j)] - want).abs() < 1e-14,
+                    "W W^T[{i},{j}] = {}",
+                    s[(i, j)]
+                );
             }
         }
     }
@@ -291,7 +295,11 @@ mod tests {
                     count += (r - dr) * (c - dc.unsigned_abs() as usize);
                 }
             }
-            assert_eq!(conv_pairs(r, c, h, w).unwrap().len(), count, "({r},{c},{h},{w})");
+            assert_eq!(
+                conv_pairs(r, c, h, w).unwrap().len(),
+                count,
+                "({r},{c},{h},{w})"
+            );
         }
     }
 
@@ -325,14 +333,23 @@ mod tests {
         ));
         let mut nan = mercedes();
         nan[(0, 0)] = f64::NAN;
-        assert!(matches!(normalize_columns(nan.as_ref()), Err(CoreError::NonFinite { .. })));
+        assert!(matches!(
+            normalize_columns(nan.as_ref()),
+            Err(CoreError::NonFinite { .. })
+        ));
         assert!(matches!(
             check_unit_columns(Mat::<f64>::from_fn(2, 2, |_, _| 1.0).as_ref()),
             Err(CoreError::BadColumn { index: 0, .. })
         ));
         assert!(check_unit_columns(Mat::<f64>::zeros(2, 0).as_ref()).is_err());
-        assert!(matches!(conv(3, 3, 4, 1), Err(CoreError::InvalidParameter { .. })));
-        assert!(matches!(conv(3, 3, 0, 1), Err(CoreError::InvalidParameter { .. })));
+        assert!(matches!(
+            conv(3, 3, 4, 1),
+            Err(CoreError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            conv(3, 3, 0, 1),
+            Err(CoreError::InvalidParameter { .. })
+        ));
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         assert!(random_unit(0, 3, &mut rng).is_err());
     }

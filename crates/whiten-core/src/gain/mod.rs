@@ -70,6 +70,6 @@ pub use multi_timescale::{MultiTimescaleNetwork, SyntheticContexts, signed_permu
 pub use network::{GainNetwork, OfflineRun, OfflineTrace, StopReason, run_offline};
 
 #[cfg(test)]
-mod tests_network;
-#[cfg(test)]
 mod tests_multi;
+#[cfg(test)]
+mod tests_network;

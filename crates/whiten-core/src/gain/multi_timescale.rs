@@ -213,7 +213,11 @@ impl MultiTimescaleNetwork {
     }
 
     /// `r`, `z` and the updated gains of one online step.
-    fn online_parts(&self, s: MatRef<'_, f64>, eta_g: f64) -> Result<(Mat<f64>, Mat<f64>, Vec<f64>)> {
+    fn online_parts(
+        &self,
+        s: MatRef<'_, f64>,
+        eta_g: f64,
+    ) -> Result<(Mat<f64>, Mat<f64>, Vec<f64>)> {
         let r = self.respond(s)?;
         let z = self.w.transpose() * &r;
         let b = s.ncols() as f64;

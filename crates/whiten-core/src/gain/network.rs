@@ -239,7 +239,12 @@ impl GainNetwork {
         let z = self.w.transpose() * &y;
         let t = x.ncols() as f64;
         let dg: Vec<f64> = (0..self.k())
-            .map(|i| (0..x.ncols()).map(|s| z[(i, s)] * z[(i, s)] - 1.0).sum::<f64>() / t)
+            .map(|i| {
+                (0..x.ncols())
+                    .map(|s| z[(i, s)] * z[(i, s)] - 1.0)
+                    .sum::<f64>()
+                    / t
+            })
             .collect();
         self.apply(eta, &dg)?;
         Ok(y)

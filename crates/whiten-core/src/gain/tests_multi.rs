@@ -221,7 +221,11 @@ fn synthetic_online(seed: u64, n_contexts: usize, n_samples: usize, eta_w: f64) 
     let d0 = signed_permutation_distance(w0.as_ref(), ctx.v.as_ref()).unwrap();
     let a0 = adapted_error(w0.as_ref(), &ctx);
     let mut net = MultiTimescaleNetwork::new(w0, g0).unwrap();
-    let roots: Vec<Mat<f64>> = ctx.covariances.iter().map(|c| sym_sqrt(c.as_ref()).unwrap()).collect();
+    let roots: Vec<Mat<f64>> = ctx
+        .covariances
+        .iter()
+        .map(|c| sym_sqrt(c.as_ref()).unwrap())
+        .collect();
     let pre: Vec<usize> = (0..10).map(|_| rng.random_range(0..64)).collect();
     let mut schedule = pre.clone();
     schedule.extend((0..n_contexts - 20).map(|_| rng.random_range(0..64)));
@@ -260,7 +264,10 @@ fn synthetic_online_learns_the_generating_basis() {
     for seed in 0..5 {
         let r = synthetic_online(seed, 200, 200, 1e-4);
         tracing::info!(seed, ?r, "synthetic online");
-        if r.online.1 < r.online.0 && r.adapted.1 < 0.2 * r.adapted.0 && r.distance.1 < 0.5 * r.distance.0 {
+        if r.online.1 < r.online.0
+            && r.adapted.1 < 0.2 * r.adapted.0
+            && r.distance.1 < 0.5 * r.distance.0
+        {
             wins += 1;
         }
     }
@@ -277,7 +284,8 @@ fn fast_gain_limit_recovers_the_basis() {
     let mut net = MultiTimescaleNetwork::new(w0, vec![0.0; 2]).unwrap();
     for _ in 0..5000 {
         let c = rng.random_range(0..64);
-        net.fast_gain_step(ctx.covariances[c].as_ref(), 1e-2).unwrap();
+        net.fast_gain_step(ctx.covariances[c].as_ref(), 1e-2)
+            .unwrap();
     }
     let d = signed_permutation_distance(net.w(), ctx.v.as_ref()).unwrap();
     assert!(d < 1e-6 && d < d0, "distance {d0} -> {d}");
@@ -322,8 +330,14 @@ fn bad_input_is_refused() {
     ));
     let mut snan = s.clone();
     snan[(0, 0)] = f64::INFINITY;
-    assert!(matches!(net.online_step(snan.as_ref(), 0.1, 0.1), Err(CoreError::NonFinite { .. })));
-    assert!(net.fast_gain_step(Mat::<f64>::zeros(3, 3).as_ref(), 0.1).is_err());
+    assert!(matches!(
+        net.online_step(snan.as_ref(), 0.1, 0.1),
+        Err(CoreError::NonFinite { .. })
+    ));
+    assert!(
+        net.fast_gain_step(Mat::<f64>::zeros(3, 3).as_ref(), 0.1)
+            .is_err()
+    );
     // Overflow leaves the state alone.
     let huge = Mat::from_fn(2, 2, |i, j| if i == j { 1e300 } else { 0.0 });
     assert!(net.offline_step(huge.as_ref(), 1e100, 1e100).is_err());
@@ -341,4 +355,3 @@ fn bad_input_is_refused() {
     let v = Mat::from_fn(2, 3, |i, j| (i + j) as f64 + 1.0);
     assert!(signed_permutation_distance(w.as_ref(), v.as_ref()).is_err());
 }
-

@@ -73,12 +73,27 @@ fn spec_test_1_mercedes_offline() {
     assert_eq!(trace.steps, 143);
     assert_eq!(trace.errors.len(), 143);
     assert_eq!(trace.g_history.len(), 143);
-    for (got, want) in trace.g_history[10].iter().zip([0.788609, 0.057078, 0.057078]) {
-        assert!((got - want).abs() < 1e-6, "g at step 10: {:?}", trace.g_history[10]);
+    for (got, want) in trace.g_history[10]
+        .iter()
+        .zip([0.788609, 0.057078, 0.057078])
+    {
+        assert!(
+            (got - want).abs() < 1e-6,
+            "g at step 10: {:?}",
+            trace.g_history[10]
+        );
     }
     assert!((trace.errors[0] - 2.25).abs() < 1e-14);
-    assert!(rel_close(trace.errors[10], 1.69e-2, 5e-3), "{}", trace.errors[10]);
-    assert!(rel_close(trace.errors[100], 3.35e-10, 5e-3), "{}", trace.errors[100]);
+    assert!(
+        rel_close(trace.errors[10], 1.69e-2, 5e-3),
+        "{}",
+        trace.errors[10]
+    );
+    assert!(
+        rel_close(trace.errors[100], 3.35e-10, 5e-3),
+        "{}",
+        trace.errors[100]
+    );
     // errors[t] is the error of g_history[t].
     let mut probe = net.clone();
     probe.set_gains(trace.g_history[10].clone()).unwrap();
@@ -163,7 +178,10 @@ fn a6_dynamics_panel_step_counts() {
     let w1 = frame::mercedes();
     let (free, stop_free, _) = nonneg_steps(&w1, &c, false);
     let (clamped, stop_clamped, net) = nonneg_steps(&w1, &c, true);
-    assert_eq!((stop_free, stop_clamped), (StopReason::Converged, StopReason::Converged));
+    assert_eq!(
+        (stop_free, stop_clamped),
+        (StopReason::Converged, StopReason::Converged)
+    );
     assert_eq!((free, clamped), (643, 606));
     assert!(net.gains().iter().all(|&g| g >= 0.0));
 }
@@ -179,7 +197,11 @@ fn assert_kkt(net: &GainNetwork, c: &Mat<f64>, tol: f64) {
         if *g > 0.0 {
             assert!((v - 1.0).abs() < tol, "g {g}, variance {v}");
         } else {
-            assert!(v - 1.0 <= tol, "clamped gain with positive gradient {}", v - 1.0);
+            assert!(
+                v - 1.0 <= tol,
+                "clamped gain with positive gradient {}",
+                v - 1.0
+            );
         }
     }
 }
@@ -207,10 +229,18 @@ fn fig5_ill_conditioned_with_q_recovered_from_the_spec_gains() {
     let mut free = GainNetwork::new(w.clone(), g0.clone()).unwrap();
     let tf = run_offline(&mut free, c.as_ref(), &run).unwrap();
     for (got, want) in free.gains().iter().zip(g_u) {
-        assert!((got - want).abs() < 5e-3, "unconstrained g {:?}", free.gains());
+        assert!(
+            (got - want).abs() < 5e-3,
+            "unconstrained g {:?}",
+            free.gains()
+        );
     }
     // Spec: 2.6e-29, i.e. exact whitening to rounding.
-    assert!(*tf.errors.last().unwrap() < 1e-24, "{}", tf.errors.last().unwrap());
+    assert!(
+        *tf.errors.last().unwrap() < 1e-24,
+        "{}",
+        tf.errors.last().unwrap()
+    );
 
     let mut clamped = GainNetwork::new(w, g0).unwrap().with_clamp(true);
     let tc = run_offline(&mut clamped, c.as_ref(), &run).unwrap();
@@ -220,7 +250,10 @@ fn fig5_ill_conditioned_with_q_recovered_from_the_spec_gains() {
     assert_eq!(clamped.gains()[2], 0.0);
     let cyy = clamped.output_covariance(c.as_ref()).unwrap();
     let ev = sym_eigen(cyy.as_ref()).unwrap().values;
-    assert!((ev[0] - 0.0056).abs() < 5e-4 && (ev[1] - 1.331).abs() < 5e-3, "{ev:?}");
+    assert!(
+        (ev[0] - 0.0056).abs() < 5e-4 && (ev[1] - 1.331).abs() < 5e-3,
+        "{ev:?}"
+    );
     assert!((tc.errors.last().unwrap() - 0.0549).abs() < 1e-3);
     assert_kkt(&clamped, &c, 1e-9);
 }
@@ -251,13 +284,21 @@ fn random_c(n: usize, rng: &mut ChaCha8Rng) -> Mat<f64> {
 #[test]
 fn optimal_gains_solve_the_gain_equation_and_whiten() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for (n, k, alpha) in [(2, 3, 1.0), (3, 6, 0.5), (4, 10, 1.0), (4, 14, 2.0), (3, 6, 0.0)] {
+    for (n, k, alpha) in [
+        (2, 3, 1.0),
+        (3, 6, 0.5),
+        (4, 10, 1.0),
+        (4, 14, 2.0),
+        (3, 6, 0.0),
+    ] {
         let w = frame::random_unit(n, k, &mut rng).unwrap();
         let c = random_c(n, &mut rng);
         let (a, b) = gain_equation(w.as_ref(), c.as_ref(), alpha).unwrap();
         let g = optimal_gains(w.as_ref(), c.as_ref(), alpha).unwrap();
         let ag = &a * Mat::from_fn(k, 1, |i, _| g[i]);
-        let res = (0..k).map(|i| (ag[(i, 0)] - b[i]).abs()).fold(0.0, f64::max);
+        let res = (0..k)
+            .map(|i| (ag[(i, 0)] - b[i]).abs())
+            .fold(0.0, f64::max);
         assert!(res < 1e-10, "({n},{k}) residual {res}");
         // W G W^T = C^{1/2} - alpha I and C_yy = I.
         let mut target = sym_sqrt(c.as_ref()).unwrap();
@@ -267,7 +308,10 @@ fn optimal_gains_solve_the_gain_equation_and_whiten() {
         assert!(max_abs_diff(wgw(w.as_ref(), &g).as_ref(), target.as_ref()) < 1e-9);
         let net = GainNetwork::new(w, g).unwrap().with_alpha(alpha).unwrap();
         let cyy = net.output_covariance(c.as_ref()).unwrap();
-        assert!(max_abs_diff(cyy.as_ref(), identity(n).as_ref()) < 1e-9, "({n},{k})");
+        assert!(
+            max_abs_diff(cyy.as_ref(), identity(n).as_ref()) < 1e-9,
+            "({n},{k})"
+        );
     }
 }
 
@@ -386,38 +430,56 @@ fn error_measures_match_their_definitions() {
     assert!((spectral_error(cyy.as_ref(), true).unwrap() - (l2 - 1.0).powi(2) / 2.0).abs() < 1e-14);
     assert!((max_eigen_excess(cyy.as_ref()).unwrap() - (l2 - 1.0)).abs() < 1e-14);
     let small = mat2([[0.5, 0.0], [0.0, 0.25]]);
-    assert!((max_eigen_excess(small.as_ref()).unwrap() + 0.5).abs() < 1e-15, "signed");
+    assert!(
+        (max_eigen_excess(small.as_ref()).unwrap() + 0.5).abs() < 1e-15,
+        "signed"
+    );
     assert!((spectral_norm_error(small.as_ref()).unwrap() - 0.75).abs() < 1e-15);
 }
 
 // ---------------------------------------------------------------- online, negative gains
 
-#[test]
-fn online_steps_learn_the_optimal_gains() {
-    // Spec test 5 (statistical): Mercedes, C = diag(4, 1), g0 = 0, eta 1e-2, batch 1 gives mean
-    // g over the last steps near (1, 0, 0) (authors: (1.004, 0.008, 0.013)).
+/// Spec test 5's online run: Mercedes, C = diag(4, 1), g0 = 0, eta 1e-2; returns the mean
+/// gains and the mean Frobenius error over the last `tail` of `steps` steps.
+fn online_mercedes(batch: usize, steps: usize, tail: usize, seed: u64) -> ([f64; 3], f64) {
     let c = mat2([[4.0, 0.0], [0.0, 1.0]]);
     let src = crate::cov::GaussianSource::new(c.as_ref()).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(15);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = GainNetwork::new(frame::mercedes(), vec![0.0; 3]).unwrap();
-    let (steps, tail) = (20_000, 10_000);
     let mut mean = [0.0; 3];
+    let mut err = 0.0;
     for t in 0..steps {
-        let x = src.sample(1, &mut rng);
+        if t >= steps - tail {
+            err += frobenius_error(net.output_covariance(c.as_ref()).unwrap().as_ref()).unwrap();
+        }
+        let x = src.sample(batch, &mut rng);
         net.online_step(x.as_ref(), 1e-2).unwrap();
         if t >= steps - tail {
             for (m, g) in mean.iter_mut().zip(net.gains()) {
-                *m += g / tail as f64;
+                *m += g;
             }
         }
     }
-    for (m, want) in mean.iter().zip([1.0, 0.0, 0.0]) {
-        assert!((m - want).abs() < 0.06, "mean g {mean:?}");
+    (mean.map(|m| m / tail as f64), err / tail as f64)
+}
+
+#[test]
+fn online_steps_learn_the_optimal_gains() {
+    // Spec test 5 (statistical, 50k steps, mean over the last 10k): batch 1 gives mean g
+    // (1.004, 0.008, 0.013) and error 0.0126; batch 64 gives error 1.6e-4.
+    let (mean, err) = online_mercedes(1, 50_000, 10_000, 15);
+    for (m, want) in mean.iter().zip([1.004, 0.008, 0.013]) {
+        assert!((m - want).abs() < 0.05, "mean g {mean:?}");
     }
-    let mut at_mean = net.clone();
-    at_mean.set_gains(mean.to_vec()).unwrap();
-    let err = frobenius_error(at_mean.output_covariance(c.as_ref()).unwrap().as_ref()).unwrap();
-    assert!(err < 0.01, "error at the mean gains {err}");
+    assert!(
+        err > 0.0126 / 2.0 && err < 0.0126 * 2.0,
+        "batch 1 error {err}"
+    );
+    let (_, err64) = online_mercedes(64, 20_000, 10_000, 16);
+    assert!(
+        err64 > 1.6e-4 / 3.0 && err64 < 1.6e-4 * 3.0,
+        "batch 64 error {err64}"
+    );
 }
 
 #[test]
@@ -426,7 +488,10 @@ fn online_step_uses_alpha_and_matches_the_expected_step_on_average() {
     let w = frame::random_unit(3, 5, &mut rng).unwrap();
     let c = random_c(3, &mut rng);
     let g0 = vec![0.3, -0.1, 0.2, 0.5, 0.0];
-    let net = GainNetwork::new(w, g0.clone()).unwrap().with_alpha(2.0).unwrap();
+    let net = GainNetwork::new(w, g0.clone())
+        .unwrap()
+        .with_alpha(2.0)
+        .unwrap();
     // A huge batch drawn with covariance C: the online step tends to the offline one.
     let src = crate::cov::GaussianSource::new(c.as_ref()).unwrap();
     let x = src.sample(200_000, &mut rng);
@@ -438,7 +503,12 @@ fn online_step_uses_alpha_and_matches_the_expected_step_on_average() {
     let mut off = net.clone();
     off.offline_step(c.as_ref(), 0.1).unwrap();
     for (a, b) in on.gains().iter().zip(off.gains()) {
-        assert!((a - b).abs() < 2e-3, "{:?} vs {:?}", on.gains(), off.gains());
+        assert!(
+            (a - b).abs() < 2e-3,
+            "{:?} vs {:?}",
+            on.gains(),
+            off.gains()
+        );
     }
 }
 
@@ -453,7 +523,10 @@ fn indefinite_and_singular_inverse_whitening_matrices() {
     assert!(max_abs_diff(y.as_ref(), want.as_ref()) < 1e-14);
     // g = -(2/3)(1, 1, 1): W G W^T = -I, so I + W G W^T = 0.
     let net = GainNetwork::new(w, vec![-2.0 / 3.0; 3]).unwrap();
-    assert!(matches!(net.respond(x.as_ref()), Err(CoreError::Singular { .. })));
+    assert!(matches!(
+        net.respond(x.as_ref()),
+        Err(CoreError::Singular { .. })
+    ));
     assert!(matches!(
         net.output_covariance(identity(2).as_ref()),
         Err(CoreError::Singular { .. })
@@ -502,7 +575,10 @@ fn bad_input_is_refused_with_typed_errors() {
     ));
     let mut cnan = c.clone();
     cnan[(0, 1)] = f64::NAN;
-    assert!(matches!(m.offline_step(cnan.as_ref(), 0.1), Err(CoreError::NonFinite { .. })));
+    assert!(matches!(
+        m.offline_step(cnan.as_ref(), 0.1),
+        Err(CoreError::NonFinite { .. })
+    ));
     assert!(matches!(
         m.online_step(Mat::<f64>::zeros(3, 1).as_ref(), 0.1),
         Err(CoreError::DimensionMismatch { .. })
@@ -515,7 +591,10 @@ fn bad_input_is_refused_with_typed_errors() {
     assert!(optimal_gains(w.as_ref(), c3.as_ref(), 1.0).is_err());
     // An overflowing step leaves the gains unchanged.
     let huge = mat2([[1e300, 0.0], [0.0, 1e300]]);
-    assert!(matches!(m.offline_step(huge.as_ref(), 1e100), Err(CoreError::NonFinite { .. })));
+    assert!(matches!(
+        m.offline_step(huge.as_ref(), 1e100),
+        Err(CoreError::NonFinite { .. })
+    ));
     assert_eq!(m.gains(), net.gains());
     // A failing run reports its step.
     let mut sing = GainNetwork::new(w, vec![-2.0 / 3.0; 3]).unwrap();
