@@ -603,3 +603,27 @@ fn bad_input_is_refused_with_typed_errors() {
         Err(CoreError::Learning { iteration: 1, .. })
     ));
 }
+
+#[test]
+fn fig2_optimal_gains_and_initial_operator_error() {
+    // Fig 2: V = rotation by 55 degrees, C_A = V diag(20, 5) V^T, C_B = V diag(12, 8) V^T,
+    // W = normalised [[0, 1, 1], [1, 1, 0]], g0 = (0.01, 1.2, 0.25).
+    let v = rot2(55.0_f64.to_radians());
+    let c_a = covariance_with_spectrum(v.as_ref(), &[20.0, 5.0]);
+    let c_b = covariance_with_spectrum(v.as_ref(), &[12.0, 8.0]);
+    let w = Mat::from_fn(2, 3, |i, j| [[0.0, 1.0, 1.0], [1.0, 1.0, 0.0]][i][j]);
+    let w = normalize_columns(w.as_ref()).unwrap();
+    for (c, want) in [
+        (&c_a, [1.6859, 2.1012, 0.9211]),
+        (&c_b, [1.9563, 0.5973, 1.7389]),
+    ] {
+        let g = optimal_gains(w.as_ref(), c.as_ref(), 1.0).unwrap();
+        for (got, want) in g.iter().zip(want) {
+            assert!((got - want).abs() < 5e-5, "g_opt {g:?}");
+        }
+    }
+    let net = GainNetwork::new(w, vec![0.01, 1.2, 0.25]).unwrap();
+    let cyy = net.output_covariance(c_a.as_ref()).unwrap();
+    let e0 = ErrorMeasure::MaxEigenExcess.eval(cyy.as_ref(), false).unwrap();
+    assert!((e0 - 4.81).abs() < 5e-3, "operator error at step 0: {e0}");
+}
