@@ -94,17 +94,18 @@ pub enum CoreError {
         what: &'static str,
     },
     /// A matrix that must be invertible is (numerically) singular: its smallest eigenvalue in
-    /// absolute value is below `n * eps` times its largest.
+    /// absolute value (symmetric matrices) or singular value (general ones) is below `n * eps`
+    /// times the largest (or times the scale of the terms it was summed from).
     #[error(
-        "{what} is singular (smallest |eigenvalue| {min_abs_eigenvalue:e}, largest {max_abs_eigenvalue:e})"
+        "{what} is singular (smallest |eigenvalue| or singular value {smallest:e}, largest {largest:e})"
     )]
     Singular {
         /// Which matrix.
         what: &'static str,
-        /// Its smallest eigenvalue in absolute value.
-        min_abs_eigenvalue: f64,
-        /// Its largest eigenvalue in absolute value.
-        max_abs_eigenvalue: f64,
+        /// Its smallest |eigenvalue| (symmetric) or singular value (general).
+        smallest: f64,
+        /// Its largest |eigenvalue| (symmetric) or singular value (general).
+        largest: f64,
     },
     /// A column of a frame (or of synaptic weights) is refused: zero, or not of unit norm where
     /// unit norm is required.

@@ -33,8 +33,9 @@
 //!
 //! * [`frame`]: Mercedes, equiangular 3x6, random, spectral and convolutional frames;
 //! * [`network`]: paper A's [`GainNetwork`] and the authors' offline loop [`run_offline`];
-//! * [`multi_timescale`]: paper B's [`MultiTimescaleNetwork`], its synthetic contexts and the
-//!   distance of `W` to the generating basis up to sign and permutation;
+//! * [`multi_timescale`]: paper B's [`MultiTimescaleNetwork`], its synthetic contexts, the
+//!   distance of `W` to the generating basis up to sign and permutation, and the appendix's
+//!   Algorithm 3 with separate non-negative synapses ([`SeparateSynapsesNetwork`]);
 //! * [`gain_equation`] / [`optimal_gains`]: the closed-form gains
 //!   `(W^T W)^{o2} g = diag(W^T (C^{1/2} - alpha I) W)`;
 //! * [`ErrorMeasure`]: the error measures of both papers.
@@ -66,7 +67,9 @@ pub use closed_form::{gain_equation, gram_hadamard_square, optimal_gains};
 pub use measure::{
     ErrorMeasure, frobenius_error, max_eigen_excess, spectral_error, spectral_norm_error,
 };
-pub use multi_timescale::{MultiTimescaleNetwork, SyntheticContexts, signed_permutation_distance};
+pub use multi_timescale::{
+    MultiTimescaleNetwork, SeparateSynapsesNetwork, SyntheticContexts, signed_permutation_distance,
+};
 pub use network::{GainNetwork, OfflineRun, OfflineTrace, StopReason, run_offline};
 
 #[cfg(test)]

@@ -17,7 +17,8 @@
 //! [`SyntheticContexts`] draws the authors' synthetic contexts
 //! `C_c = (I + V Lambda_c V^T)^2`; [`signed_permutation_distance`] compares a learned `W` with `V`.
 //!
-//! The authors' Algorithm 3 (separate, rectified `W_rn` and `W_nr`) is not implemented.
+//! [`SeparateSynapsesNetwork`] is the appendix's Algorithm 3: separate, non-negative
+//! feedforward (`W_rn`, `K x N`) and feedback (`W_nr`, `N x K`) synapses, rectified gains.
 
 use faer::{Mat, MatRef};
 use rand::RngExt;
@@ -460,5 +461,232 @@ fn permute(p: &mut [usize], start: usize, f: &mut impl FnMut(&[usize])) {
         p.swap(start, i);
         permute(p, start + 1, f);
         p.swap(start, i);
+    }
+}
+
+/// Rate of the auxiliary multiplier `m` of [`SeparateSynapsesNetwork`] relative to `eta_g`
+/// (the authors' factor 5).
+pub const MULTIPLIER_RATE_FACTOR: f64 = 5.0;
+
+/// Paper B's appendix Algorithm 3: separate non-negative synapses `W_rn` (`K x N`, primaries to
+/// interneurons) and `W_nr` (`N x K`, interneurons to primaries), rectified gains `g` and an
+/// auxiliary multiplier `m >= 0` that pushes `diag(W_rn W_nr)` towards 1.
+///
+/// Steady state `r = (alpha I + W_nr G W_rn)^{-1} s` (a general, non-symmetric solve),
+/// `z = W_rn r`, `n = g o z`. One online step, in the authors' order:
+///
+/// ```text
+/// g   <- max(g + eta_g mean(z^2 - 1), 0)
+/// m   <- max(m + 5 eta_g diag(W_rn W_nr - I), 0)
+/// dW  = r n^T / B - W_nr diag(g + m)          (n from the old gains; g, m new)
+/// W_nr <- unit columns of max(W_nr + eta_w dW, 0)
+/// W_rn <- max(W_rn + eta_w dW^T, 0)
+/// ```
+#[derive(Debug, Clone)]
+pub struct SeparateSynapsesNetwork {
+    wrn: Mat<f64>,
+    wnr: Mat<f64>,
+    g: Vec<f64>,
+    m: Vec<f64>,
+    alpha: f64,
+}
+
+impl SeparateSynapsesNetwork {
+    /// A network from `W_rn` (`K x N`), `W_nr` (`N x K`) and gains `g0` (length `K`), with
+    /// `m = 0` and `alpha = 1`. Refuses mismatched shapes, NaN/inf and negative entries (the
+    /// model keeps all of them non-negative), and a zero column of `W_nr`.
+    pub fn new(wrn: Mat<f64>, wnr: Mat<f64>, g0: Vec<f64>) -> Result<Self> {
+        check_synapses(wnr.as_ref())?;
+        let (n, k) = (wnr.nrows(), wnr.ncols());
+        for (what, expected, got) in [
+            ("W_rn rows", k, wrn.nrows()),
+            ("W_rn columns", n, wrn.ncols()),
+        ] {
+            if got != expected {
+                return Err(CoreError::DimensionMismatch {
+                    what,
+                    expected,
+                    got,
+                });
+            }
+        }
+        if !wrn.is_all_finite() {
+            return Err(CoreError::NonFinite { what: "W_rn" });
+        }
+        check_gains(&g0, k)?;
+        let negative =
+            |m: MatRef<'_, f64>| (0..m.ncols()).any(|j| (0..m.nrows()).any(|i| m[(i, j)] < 0.0));
+        if negative(wrn.as_ref()) || negative(wnr.as_ref()) || g0.iter().any(|&v| v < 0.0) {
+            return Err(CoreError::InvalidParameter {
+                name: "W_rn, W_nr, g0",
+                value: f64::NAN,
+                reason: "the synapses and gains of Algorithm 3 are non-negative",
+            });
+        }
+        Ok(Self {
+            wrn,
+            wnr,
+            g: g0,
+            m: vec![0.0; k],
+            alpha: 1.0,
+        })
+    }
+
+    /// The authors' initialisation for `K = N`: `W_rn = max(I + 0.2 G_1, 0)`,
+    /// `W_nr = max(I + 0.2 G_2, 0)` with standard normal `G_1`, `G_2` (redrawn in the
+    /// probability-zero case of a zero column), and gains `g0`.
+    pub fn random<R: rand::Rng + ?Sized>(n: usize, g0: Vec<f64>, rng: &mut R) -> Result<Self> {
+        let draw = |rng: &mut R| {
+            let g = crate::cov::gaussian_matrix(n, n, rng);
+            Mat::from_fn(n, n, |i, j| {
+                (if i == j { 1.0 } else { 0.0 } + 0.2 * g[(i, j)]).max(0.0)
+            })
+        };
+        let wrn = draw(rng);
+        let mut wnr = draw(rng);
+        while column_norms_sq(wnr.as_ref()).contains(&0.0) {
+            wnr = draw(rng);
+        }
+        Self::new(wrn, wnr, g0)
+    }
+
+    /// Sets the leak `alpha` (non-negative, finite).
+    pub fn with_alpha(mut self, alpha: f64) -> Result<Self> {
+        check_alpha(alpha)?;
+        self.alpha = alpha;
+        Ok(self)
+    }
+
+    /// Primary neurons `N`.
+    pub fn n(&self) -> usize {
+        self.wnr.nrows()
+    }
+
+    /// Interneurons `K`.
+    pub fn k(&self) -> usize {
+        self.wnr.ncols()
+    }
+
+    /// Feedforward synapses `W_rn` (`K x N`).
+    pub fn wrn(&self) -> MatRef<'_, f64> {
+        self.wrn.as_ref()
+    }
+
+    /// Feedback synapses `W_nr` (`N x K`).
+    pub fn wnr(&self) -> MatRef<'_, f64> {
+        self.wnr.as_ref()
+    }
+
+    /// The gains `g`.
+    pub fn gains(&self) -> &[f64] {
+        &self.g
+    }
+
+    /// The auxiliary multipliers `m`.
+    pub fn multipliers(&self) -> &[f64] {
+        &self.m
+    }
+
+    /// `||W_rn - W_nr^T||_F`, how far the two pathways are from symmetric.
+    pub fn asymmetry(&self) -> f64 {
+        let d = Mat::from_fn(self.k(), self.n(), |i, j| {
+            self.wrn[(i, j)] - self.wnr[(j, i)]
+        });
+        d.norm_l2()
+    }
+
+    /// `alpha I + W_nr diag(g) W_rn` (not symmetric in general).
+    pub fn inverse_response_matrix(&self) -> Mat<f64> {
+        let n = self.n();
+        let wg = Mat::from_fn(n, self.k(), |i, j| self.wnr[(i, j)] * self.g[j]);
+        let mut a = &wg * &self.wrn;
+        for i in 0..n {
+            a[(i, i)] += self.alpha;
+        }
+        a
+    }
+
+    fn factor(&self) -> Result<Factor> {
+        let scale = self.alpha
+            + self.g.iter().map(|g| g.abs()).sum::<f64>()
+                * self.wnr.norm_max()
+                * self.wrn.norm_max()
+                * self.k() as f64;
+        Factor::general(
+            self.inverse_response_matrix().as_ref(),
+            scale,
+            "alpha I + W_nr diag(g) W_rn",
+        )
+    }
+
+    /// Steady states `r = (alpha I + W_nr G W_rn)^{-1} s` for the columns of `s`.
+    pub fn respond(&self, s: MatRef<'_, f64>) -> Result<Mat<f64>> {
+        check_batch(s, self.n())?;
+        Ok(self.factor()?.solve(s))
+    }
+
+    /// `C_rr = F C F^T` with `F = (alpha I + W_nr G W_rn)^{-1}`, symmetrised.
+    pub fn output_covariance(&self, c: MatRef<'_, f64>) -> Result<Mat<f64>> {
+        check_square(c, self.n())?;
+        let f = self.factor()?;
+        // F C, then F (F C)^T = F C^T F^T = F C F^T.
+        let fc = f.solve(c);
+        let out = f.solve(fc.transpose());
+        Ok(symmetrise(out.as_ref()))
+    }
+
+    /// `||C_rr - I||_2` for context covariance `c`.
+    pub fn whitening_error(&self, c: MatRef<'_, f64>) -> Result<f64> {
+        spectral_norm_error(self.output_covariance(c)?.as_ref())
+    }
+
+    /// One online step from the batch `s` (`N x B`), see the type's docs. Returns `r`.
+    /// A non-finite result, or a column of `W_nr` rectified to zero, leaves the state unchanged.
+    pub fn online_step(&mut self, s: MatRef<'_, f64>, eta_g: f64, eta_w: f64) -> Result<Mat<f64>> {
+        check_eta("eta_g", eta_g)?;
+        check_eta("eta_w", eta_w)?;
+        let (n, k, b) = (self.n(), self.k(), s.ncols());
+        let r = self.respond(s)?;
+        let z = &self.wrn * &r;
+        // g <- max(g + eta_g mean(z^2 - 1), 0)
+        let g_new: Vec<f64> = (0..k)
+            .map(|i| {
+                let mean = (0..b).map(|t| z[(i, t)] * z[(i, t)]).sum::<f64>() / b as f64;
+                (self.g[i] + eta_g * (mean - 1.0)).max(0.0)
+            })
+            .collect();
+        // m <- max(m + 5 eta_g diag(W_rn W_nr - I), 0)
+        let m_new: Vec<f64> = (0..k)
+            .map(|i| {
+                let d: f64 = (0..n).map(|a| self.wrn[(i, a)] * self.wnr[(a, i)]).sum();
+                (self.m[i] + MULTIPLIER_RATE_FACTOR * eta_g * (d - 1.0)).max(0.0)
+            })
+            .collect();
+        // dW = r n^T / B - W_nr diag(g_new + m_new), n = g_old o z
+        let nmat = Mat::from_fn(k, b, |i, t| self.g[i] * z[(i, t)]);
+        let rn = &r * nmat.transpose();
+        let dw = Mat::from_fn(n, k, |a, i| {
+            rn[(a, i)] / b as f64 - self.wnr[(a, i)] * (g_new[i] + m_new[i])
+        });
+        let wnr = Mat::from_fn(n, k, |a, i| {
+            (self.wnr[(a, i)] + eta_w * dw[(a, i)]).max(0.0)
+        });
+        let wrn = Mat::from_fn(k, n, |i, a| {
+            (self.wrn[(i, a)] + eta_w * dw[(a, i)]).max(0.0)
+        });
+        let finite = g_new.iter().chain(&m_new).all(|v| v.is_finite())
+            && wnr.is_all_finite()
+            && wrn.is_all_finite();
+        if !finite {
+            return Err(CoreError::NonFinite {
+                what: "Algorithm 3 state after update",
+            });
+        }
+        let wnr = normalize_columns(wnr.as_ref())?;
+        self.g = g_new;
+        self.m = m_new;
+        self.wnr = wnr;
+        self.wrn = wrn;
+        Ok(r)
     }
 }

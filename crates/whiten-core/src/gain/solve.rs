@@ -58,8 +58,29 @@ impl Factor {
         if min <= a.nrows() as f64 * f64::EPSILON * max.max(scale) || max == 0.0 {
             return Err(CoreError::Singular {
                 what,
-                min_abs_eigenvalue: min,
-                max_abs_eigenvalue: max,
+                smallest: min,
+                largest: max,
+            });
+        }
+        Ok(Self::Lu(a.partial_piv_lu()))
+    }
+
+    /// Factors a general (not necessarily symmetric) square matrix by partial-pivoting LU;
+    /// `Singular` when `sigma_min <= n eps max(sigma_max, scale)`.
+    pub(crate) fn general(a: MatRef<'_, f64>, scale: f64, what: &'static str) -> Result<Self> {
+        if !a.is_all_finite() {
+            return Err(CoreError::NonFinite { what });
+        }
+        let sv = a
+            .singular_values()
+            .map_err(|_| CoreError::DecompositionFailed { what })?;
+        // Descending order.
+        let (max, min) = (sv[0], sv[sv.len() - 1]);
+        if min <= a.nrows() as f64 * f64::EPSILON * max.max(scale) || max == 0.0 {
+            return Err(CoreError::Singular {
+                what,
+                smallest: min,
+                largest: max,
             });
         }
         Ok(Self::Lu(a.partial_piv_lu()))

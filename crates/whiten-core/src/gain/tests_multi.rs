@@ -355,3 +355,95 @@ fn bad_input_is_refused() {
     let v = Mat::from_fn(2, 3, |i, j| (i + j) as f64 + 1.0);
     assert!(signed_permutation_distance(w.as_ref(), v.as_ref()).is_err());
 }
+
+#[test]
+fn separate_synapses_step_follows_the_authors_order() {
+    // One step of Algorithm 3 against an independent transcription of spec B1 (iii).
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let net0 = SeparateSynapsesNetwork::random(2, vec![0.6, 1.1], &mut rng).unwrap();
+    let (wrn, wnr, g) = (
+        net0.wrn().to_owned(),
+        net0.wnr().to_owned(),
+        net0.gains().to_vec(),
+    );
+    let s = gaussian_matrix(2, 4, &mut rng);
+    let (eta_g, eta_w) = (0.02, 0.05);
+    let mut net = net0.clone();
+    let r = net.online_step(s.as_ref(), eta_g, eta_w).unwrap();
+    // (I + W_nr G W_rn) r = s
+    let wg = Mat::from_fn(2, 2, |i, j| wnr[(i, j)] * g[j]);
+    let mut a = &wg * &wrn;
+    a[(0, 0)] += 1.0;
+    a[(1, 1)] += 1.0;
+    assert!((&a * &r - &s).norm_max() < 1e-12);
+    let z = &wrn * &r;
+    let mut g_new = [0.0; 2];
+    let mut m_new = [0.0; 2];
+    for i in 0..2 {
+        let mean: f64 = (0..4).map(|t| z[(i, t)].powi(2)).sum::<f64>() / 4.0;
+        g_new[i] = (g[i] + eta_g * (mean - 1.0)).max(0.0);
+        let d: f64 = (0..2).map(|a| wrn[(i, a)] * wnr[(a, i)]).sum();
+        m_new[i] = (5.0 * eta_g * (d - 1.0)).max(0.0);
+    }
+    assert_eq!(net.gains(), &g_new);
+    assert_eq!(net.multipliers(), &m_new);
+    let dw = Mat::from_fn(2, 2, |a, i| {
+        (0..4).map(|t| r[(a, t)] * g[i] * z[(i, t)]).sum::<f64>() / 4.0
+            - wnr[(a, i)] * (g_new[i] + m_new[i])
+    });
+    let raw = Mat::from_fn(2, 2, |a, i| (wnr[(a, i)] + eta_w * dw[(a, i)]).max(0.0));
+    let want_nr = normalize_columns(raw.as_ref()).unwrap();
+    assert!(max_abs_diff(net.wnr(), want_nr.as_ref()) < 1e-14);
+    let want_rn = Mat::from_fn(2, 2, |i, a| (wrn[(i, a)] + eta_w * dw[(a, i)]).max(0.0));
+    assert!(max_abs_diff(net.wrn(), want_rn.as_ref()) < 1e-14);
+}
+
+#[test]
+fn separate_synapses_stay_non_negative_with_unit_feedback_columns() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let ctx = SyntheticContexts::generate(2, 16, 4.0, &mut rng).unwrap();
+    let roots: Vec<Mat<f64>> = ctx
+        .covariances
+        .iter()
+        .map(|c| sym_sqrt(c.as_ref()).unwrap())
+        .collect();
+    let mut net = SeparateSynapsesNetwork::random(2, vec![0.5, 0.5], &mut rng).unwrap();
+    for t in 0..4000 {
+        let s = &roots[(t / 100) % 16] * gaussian_matrix(2, 1, &mut rng);
+        net.online_step(s.as_ref(), 2e-2, 1e-3).unwrap();
+        assert!(
+            net.gains()
+                .iter()
+                .chain(net.multipliers())
+                .all(|&v| v >= 0.0)
+        );
+        for m in [net.wrn(), net.wnr()] {
+            for j in 0..2 {
+                for i in 0..2 {
+                    assert!(m[(i, j)] >= 0.0);
+                }
+            }
+        }
+        for j in 0..2 {
+            let norm: f64 = (0..2)
+                .map(|i| net.wnr()[(i, j)].powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!((norm - 1.0).abs() < 1e-12);
+        }
+    }
+    assert!(net.asymmetry().is_finite());
+    // Bad input.
+    let eye = Mat::from_fn(2, 2, |i, j| if i == j { 1.0 } else { 0.0 });
+    let neg = Mat::from_fn(2, 2, |i, j| if i == j { 1.0 } else { -0.1 });
+    assert!(SeparateSynapsesNetwork::new(neg, eye.clone(), vec![0.0; 2]).is_err());
+    assert!(SeparateSynapsesNetwork::new(eye.clone(), eye.clone(), vec![-1.0, 0.0]).is_err());
+    assert!(matches!(
+        SeparateSynapsesNetwork::new(Mat::zeros(3, 2), eye.clone(), vec![0.0; 2]),
+        Err(CoreError::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        net.online_step(gaussian_matrix(2, 1, &mut rng).as_ref(), 0.0, 1e-3),
+        Err(CoreError::InvalidLearningRate { .. })
+    ));
+}

@@ -624,6 +624,8 @@ fn fig2_optimal_gains_and_initial_operator_error() {
     }
     let net = GainNetwork::new(w, vec![0.01, 1.2, 0.25]).unwrap();
     let cyy = net.output_covariance(c_a.as_ref()).unwrap();
-    let e0 = ErrorMeasure::MaxEigenExcess.eval(cyy.as_ref(), false).unwrap();
+    let e0 = ErrorMeasure::MaxEigenExcess
+        .eval(cyy.as_ref(), false)
+        .unwrap();
     assert!((e0 - 4.81).abs() < 5e-3, "operator error at step 0: {e0}");
 }
