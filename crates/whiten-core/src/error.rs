@@ -93,6 +93,33 @@ pub enum CoreError {
         /// Which decomposition.
         what: &'static str,
     },
+    /// A matrix that must be invertible is (numerically) singular: its smallest eigenvalue in
+    /// absolute value (symmetric matrices) or singular value (general ones) is below `n * eps`
+    /// times the largest (or times the scale of the terms it was summed from).
+    #[error(
+        "{what} is singular (smallest |eigenvalue| or singular value {smallest:e}, largest {largest:e})"
+    )]
+    Singular {
+        /// Which matrix.
+        what: &'static str,
+        /// Its smallest |eigenvalue| (symmetric) or singular value (general).
+        smallest: f64,
+        /// Its largest |eigenvalue| (symmetric) or singular value (general).
+        largest: f64,
+    },
+    /// A column of a frame (or of synaptic weights) is refused: zero, or not of unit norm where
+    /// unit norm is required.
+    #[error("column {index} of {what} has norm {norm}: {reason}")]
+    BadColumn {
+        /// Which matrix.
+        what: &'static str,
+        /// The column (0-based).
+        index: usize,
+        /// Its Euclidean norm.
+        norm: f64,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A failure during learning, with the iteration at which it happened.
     #[error("learning iteration {iteration}: {source}")]
     Learning {

@@ -10,6 +10,9 @@
 //! * [`metrics`]: whitening errors and a sliding-window covariance estimate;
 //! * [`circuit`] and [`special`]: paper 2's nonlinear interneuron circuit (weights `W`, gains `g`,
 //!   activation parameters `theta`) and the special functions it needs;
+//! * [`gain`]: the gain-modulating interneurons of Duong et al. (ICML 2023: a fixed frame `W`,
+//!   adaptive gains `g`; NeurIPS 2023: slow synapses `W`, fast gains `g`), their frames and
+//!   closed-form optimal gains;
 //! * [`signal`] and [`stats`]: natural-image signals (steerable-pyramid band, dead-leaves images,
 //!   coefficient pairs) and the measurements made on them (generalised Gaussian fit, mutual
 //!   information, Gaussianity).
@@ -23,6 +26,7 @@ pub mod circuit;
 pub mod cov;
 pub mod dynamics;
 pub mod error;
+pub mod gain;
 pub mod linear;
 pub mod metrics;
 pub mod signal;
