@@ -2,7 +2,7 @@
 //!
 //! 1. `cargo test --workspace --locked`;
 //! 2. the Python package: a virtual environment under the target folder
-//!    (`<target>/py-venv`, reused when present) with numpy, pytest and maturin; the package
+//!    (`<target>/py-venv`, reused when present) with numpy, pytest, pandas and maturin; the package
 //!    `whiten` built by `maturin develop` (dev profile, into the workspace's target folder, so
 //!    the Rust crates compiled by step 1 are reused) and installed there; then pytest on
 //!    `crates/whiten-py/tests`, whose summary line is shown.
@@ -153,7 +153,8 @@ fn python_env(target: &Path) -> Result<std::result::Result<PathBuf, String>> {
             )));
         }
     }
-    let tools = ["numpy", "pytest", "maturin>=1.5,<2"];
+    // pandas: the tables' `pandas.DataFrame` test (the package itself does not need it).
+    let tools = ["numpy", "pytest", "pandas", "maturin>=1.5,<2"];
     let o = Command::new(&py)
         .args([
             "-m",

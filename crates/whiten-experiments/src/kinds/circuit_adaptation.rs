@@ -710,27 +710,30 @@ impl CircuitAdaptation {
                 Axis::linear(label)
             }
             .with_range(lo, hi);
-            // One legend, in the theta panel's empty upper left.
-            let labelled = |s: Series| if pi == 1 { s } else { s.unlabelled() };
+            // One legend for the row, on its last panel.
             let panel = Panel::new(title, x_axis(), y)
-                .with(labelled(
+                .with(
                     Series::line(
                         "circuit that keeps learning",
                         probes.iter().map(|q| (q.step as f64, get(q))).collect(),
                     )
                     .colored(0),
-                ))
-                .with(labelled(
+                )
+                .with(
                     Series::line("learning on that image alone", levels(&|a| get_alone(a)))
                         .styled(Style::Dashed)
                         .colored(1),
-                ))
-                .with(labelled(
+                )
+                .with(
                     Series::line("input switches", switches(lo, hi))
                         .styled(Style::Line)
                         .colored(6),
-                ))
-                .legend_at(Legend::UpperLeft);
+                )
+                .legend_at(if pi == 2 {
+                    Legend::UpperRight
+                } else {
+                    Legend::Hidden
+                });
             panels.push(panel);
         }
         Figure::grid(
