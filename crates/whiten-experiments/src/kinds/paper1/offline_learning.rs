@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use whiten_core::linear::WhiteningNetwork;
 use whiten_core::metrics::whitening_error;
 
-use super::common::{
+use super::setup::{
     Basis, DATA_DOC, Init, Spectrum, acceleration_claim, check_sizes, covariance, data_inputs,
-    ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data, resolve_data,
-    scale_key, stability_note,
+    initial_networks, load_data, resolve_data, scale_key, stability_note,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Cell, Claim, Outputs, Table, row_major};
 use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
@@ -265,7 +265,7 @@ impl Experiment for OfflineLearning {
         // (the error oscillates around a plateau): say why.
         for (&(init, scale), pair) in combos.iter().zip(&runs) {
             for (net, tr) in NETWORKS.iter().zip(pair) {
-                let limit = super::common::stability_limit(net, c.as_ref());
+                let limit = super::setup::stability_limit(net, c.as_ref());
                 if tr.reached.is_none() && self.eta >= limit {
                     out.warn([format!(
                         "{net} network, {} init, c = {scale}: error stalled at {:.3} after {} iterations: eta = {} is beyond the stability limit {limit:.4} of the {net} update{}",
@@ -502,9 +502,9 @@ mod tests {
                         if i == j { linspace(lo, hi, n)[i] } else { 0.0 }
                     },
                 );
-            let limit = super::super::common::stability_limit("interneuron", c.as_ref());
+            let limit = super::super::setup::stability_limit("interneuron", c.as_ref());
             assert!((limit - measured).abs() < 5e-4, "{limit} vs {measured}");
-            let direct = super::super::common::stability_limit("direct", c.as_ref());
+            let direct = super::super::setup::stability_limit("direct", c.as_ref());
             assert!((direct - lo.sqrt()).abs() < 1e-12);
         }
     }

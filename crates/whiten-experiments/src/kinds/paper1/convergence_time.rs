@@ -16,13 +16,13 @@ use whiten_ode::flows::{
 };
 use whiten_ode::integrate_until_event;
 
-use super::common::{
-    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, fit_line, flat, initial_networks, scale_key,
+use super::setup::{
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, flat, initial_networks, scale_key,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid, fit_line};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;

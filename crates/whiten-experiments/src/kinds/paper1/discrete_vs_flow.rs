@@ -9,14 +9,14 @@ use whiten_core::linear::WhiteningNetwork;
 use whiten_ode::flows::{Below, DirectFlow, InterneuronFlow, Layout, WhiteningError};
 use whiten_ode::integrate_until_event;
 
-use super::common::{
-    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, flat, initial_networks, scale_key,
-};
 use super::offline_learning::learn_offline;
+use super::setup::{
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, flat, initial_networks, scale_key,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Cell, Claim, Outputs, Table, format_float, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;

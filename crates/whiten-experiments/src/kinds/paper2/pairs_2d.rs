@@ -12,8 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::ensure;
-use super::paper2::{
+use super::{
     ImageSource, Learning, PairCircuit, RobustSettings, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
     ThetaMode, check_offset, check_pair_k, density_panel, file_pair_signals, learn_pair_groups,
     pair_sweep,
@@ -21,6 +20,7 @@ use super::paper2::{
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::ensure;
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Figure, Legend};
 use crate::resources::MemoryEstimate;
@@ -302,7 +302,7 @@ impl Experiment for Pairs2d {
                     serde_json::json!({"every_10th": r.mi_every10, "all": r.mi_all, "g": r.circuit.g(), "theta": r.circuit.theta(), "mode": r.mode.ron(), "candidates": r.candidates}),
                 );
                 out.warn(r.warnings.iter().cloned());
-                super::paper2::save_circuit(&mut out, &format!("{}k{k}", group.tag), &r.circuit);
+                super::save_circuit(&mut out, &format!("{}k{k}", group.tag), &r.circuit);
                 if from_file {
                     out.array(
                         format!("responses_k{k}"),
