@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use whiten_experiments::{Registry, RunContext, load_file};
+use whiten_experiments::{RunContext, builtin_registry, load_file};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,7 +23,7 @@ fn fixture(kind: &str) -> PathBuf {
 /// object to (`Figure::layout_issues`: clipped text, a legend over the data, two series in
 /// near-identical colours).
 fn summary_of(kind: &str) -> serde_json::Value {
-    let registry = Registry::builtin();
+    let registry = builtin_registry();
     let loaded = load_file(&fixture(kind), &registry).expect("fixture loads");
     let ctx = RunContext::new(&loaded.name, loaded.seed).without_progress();
     let outputs = loaded.experiment.run(&ctx).expect("fixture runs");
@@ -38,7 +38,7 @@ fn summary_of(kind: &str) -> serde_json::Value {
 
 #[test]
 fn every_kind_has_a_fixture() {
-    for kind in Registry::builtin().names() {
+    for kind in builtin_registry().names() {
         assert!(
             fixture(&kind).exists(),
             "no snapshot fixture tests/fixtures/{kind}.ron"
@@ -48,7 +48,7 @@ fn every_kind_has_a_fixture() {
 
 #[test]
 fn every_experiment_file_loads() {
-    let registry = Registry::builtin();
+    let registry = builtin_registry();
     let mut n = 0;
     for dir in [
         root().join("experiments"),
@@ -74,7 +74,7 @@ fn every_experiment_file_loads() {
 #[test]
 #[allow(clippy::print_stderr)] // says why it skips
 fn photograph_experiment_files_load() {
-    let registry = Registry::builtin();
+    let registry = builtin_registry();
     let shared = root().join("../shared");
     if !shared.join("data/images").is_dir() {
         eprintln!("skipping: no shared photographs at {}", shared.display());

@@ -36,7 +36,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use whiten_experiments::resources::{self, format_bytes};
-use whiten_experiments::{ExperimentError, Outcome, Registry, RunOptions, load_file, run_or_skip};
+use whiten_experiments::{
+    ExperimentError, Outcome, Registry, RunOptions, builtin_registry, load_file, run_or_skip,
+};
 
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
 const INTERRUPTED: u8 = 130;
@@ -130,7 +132,7 @@ enum Status {
 
 /// Runs a command.
 fn dispatch(cli: Cli) -> anyhow::Result<Status> {
-    let registry = Registry::builtin();
+    let registry = builtin_registry();
     match cli.command {
         Command::List => {
             let kinds = registry.kinds();

@@ -11,8 +11,8 @@ use whiten_core::cov::linspace;
 use whiten_core::linear::{DirectNetwork, InterneuronNetwork, WhiteningNetwork};
 use whiten_core::metrics::whitening_error;
 use whiten_experiments::{
-    Axis, Experiment, Figure, Outputs, Panel, ParamDoc, ParamError, Registry, Result, RunContext,
-    RunOptions, Series, Table, load_str, param, run_one,
+    Axis, Experiment, Figure, Outputs, Panel, ParamDoc, ParamError, Result, RunContext, RunOptions,
+    Series, Table, builtin_registry, load_str, param, run_one,
 };
 
 /// The parameters are the experiment: deny unknown fields, default the missing ones.
@@ -119,7 +119,7 @@ impl Experiment for EtaSweep {
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut registry = Registry::builtin();
+    let mut registry = builtin_registry();
     registry.register::<EtaSweep>();
     let ron = r#"(kind: "eta_sweep", name: "eta_sweep", seed: 1, params: (scale: 10.0))"#;
     let loaded = load_str(ron, "eta_sweep.ron".as_ref(), &registry)?;

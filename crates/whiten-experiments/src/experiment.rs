@@ -4,7 +4,9 @@
 //! from the `params` of a RON file (unknown fields denied, missing fields defaulted), checks
 //! itself once ([`Experiment::check`]) and runs in a [`RunContext`]. The [`Registry`] maps kind
 //! names to these types through the object-safe [`Kind`] adapter, so that adding an experiment
-//! is: implement the trait, add one line to [`Registry::builtin`], write a RON file.
+//! is: implement the trait, register it, write a RON file. The registry knows no kind: the
+//! built-in ones are registered by `kinds::register_all` (a registry of them all:
+//! `kinds::builtin_registry`), next to the kinds.
 
 use std::any::type_name;
 use std::marker::PhantomData;
@@ -246,13 +248,6 @@ impl Registry {
         self
     }
 
-    /// Every built-in experiment of the workspace.
-    pub fn builtin() -> Self {
-        let mut r = Self::empty();
-        crate::kinds::register_all(&mut r);
-        r
-    }
-
     /// The kind called `name`.
     pub fn get(&self, name: &str) -> Option<&dyn Kind> {
         self.kinds
@@ -273,12 +268,6 @@ impl Registry {
         let mut v: Vec<&dyn Kind> = self.kinds.iter().map(|k| k.as_ref()).collect();
         v.sort_by_key(|k| k.name());
         v
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Self::builtin()
     }
 }
 

@@ -16,7 +16,11 @@
 //! * [`data`]: users' own data files, data matrices and signals (`.npy`, `.csv`); [`npy`]:
 //!   the `.npy` reader and writer (learned parameters are saved as `.npy`).
 //! * [`resources`]: peak-memory estimates from the parameters, checked before a run.
-//! * [`kinds`]: the experiments that reproduce the papers.
+//! * [`kinds`]: the experiments that reproduce the papers, grouped by paper
+//!   ([`kinds::paper1`], [`kinds::paper2`]), and the registry of them all,
+//!   [`builtin_registry`] ([`kinds::register_all`] adds them to a registry of one's own).
+//!
+//! The framework (the modules above) knows no kind; only [`kinds`] names them.
 //!
 //! Adding an experiment: write a parameter struct deriving `Serialize`, `Deserialize` and
 //! `Default` (with `#[serde(default, deny_unknown_fields)]`), implement [`Experiment`] for it,
@@ -41,6 +45,7 @@ pub use config::{Loaded, load_file, load_str};
 pub use context::RunContext;
 pub use error::{ExperimentError, ParamError, Result};
 pub use experiment::{DescribedParam, Experiment, Kind, ParamDoc, Registry, Runnable, param};
+pub use kinds::builtin_registry;
 pub use output::{Cell, Claim, Outputs, Table};
 pub use paths::PathParam;
 pub use plot::{Axis, Figure, Legend, Panel, Raster, Scale, Series, Style};

@@ -11,7 +11,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use whiten_experiments::images::{SUN_RASTER_MAGIC, read_image_bytes};
-use whiten_experiments::{Registry, load_str};
+use whiten_experiments::{builtin_registry, load_str};
 
 /// Fixed seed, bounded cases, nothing persisted.
 fn config(cases: u32) -> Config {
@@ -28,7 +28,7 @@ const RON_NAME: &str = "fuzz.ron";
 
 /// Loads `text`; a refusal must be located in [`RON_NAME`] (`fuzz.ron:LINE:COL: ...`).
 fn load_never_panics(text: &str) -> Result<(), TestCaseError> {
-    if let Err(e) = load_str(text, Path::new(RON_NAME), &Registry::builtin()) {
+    if let Err(e) = load_str(text, Path::new(RON_NAME), &builtin_registry()) {
         let msg = e.to_string();
         let rest = msg.strip_prefix("fuzz.ron:");
         prop_assert!(rest.is_some(), "error does not name the file: {msg}");

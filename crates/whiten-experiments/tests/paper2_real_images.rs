@@ -24,8 +24,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 use whiten_experiments::Experiment;
 use whiten_experiments::context::RunContext;
-use whiten_experiments::kinds::image_survey::ImageSurvey;
 use whiten_experiments::kinds::paper2::ImageSource;
+use whiten_experiments::kinds::paper2::image_survey::ImageSurvey;
 
 const SEED: u64 = 11;
 /// The allowed exception of both criteria (issue 9).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use whiten_experiments::{
-    Cell, Loaded, Outputs, Registry, RunContext, RunOptions, load_file, load_str, run_one,
+    Cell, Loaded, Outputs, RunContext, RunOptions, builtin_registry, load_file, load_str, run_one,
 };
 
 use crate::convert::experiment_err;
@@ -88,7 +88,7 @@ pub fn run_experiment<'py>(
     out: Option<PathBuf>,
     seed: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let registry = Registry::builtin();
+    let registry = builtin_registry();
     let loaded = match source.extract::<String>() {
         Ok(s) if looks_like_text(&s) => {
             load_str(&s, Path::new("<python>.ron"), &registry).map_err(experiment_err)?
@@ -125,5 +125,5 @@ pub fn run_experiment<'py>(
 /// The names of the built-in experiment kinds.
 #[pyfunction]
 pub fn experiment_kinds() -> Vec<String> {
-    Registry::builtin().names()
+    builtin_registry().names()
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pairs_2d::check_pairs;
-use super::paper2::{
+use super::{
     ImageSource, Learning, PairCircuit, RobustSettings, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
     ThetaMode, pair_sweep,
 };

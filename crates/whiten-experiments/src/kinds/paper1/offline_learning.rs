@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use whiten_core::linear::WhiteningNetwork;
 use whiten_core::metrics::whitening_error;
 
-use super::common::{
+use super::setup::{
     Basis, DATA_DOC, Init, Spectrum, acceleration_claim, check_sizes, covariance, data_inputs,
-    ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data, resolve_data,
-    scale_key, stability_note,
+    initial_networks, load_data, resolve_data, scale_key, stability_note,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Cell, Claim, Outputs, Table, row_major};
 use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
@@ -219,6 +219,24 @@ impl Experiment for OfflineLearning {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let r = self.measure(ctx)?;
+        Ok(self.report(&r))
+    }
+}
+
+/// What `offline_learning` measured.
+struct Measured {
+    /// The input covariance.
+    c: faer::Mat<f64>,
+    /// `(initialisation, scale)` of each run, in task order.
+    combos: Vec<(Init, f64)>,
+    /// `[direct, interneuron]` trajectory of each run.
+    runs: Vec<[Trajectory; 2]>,
+}
+
+impl OfflineLearning {
+    /// Learns offline from every initialisation and scale, both networks.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         let c = match &self.data {
             Some(p) => {
                 load_data(p, self.n, "data")
@@ -259,13 +277,18 @@ impl Experiment for OfflineLearning {
             )?;
             Ok([td, tw])
         })?;
+        Ok(Measured { c, combos, runs })
+    }
 
+    /// Warnings, summary, tables, learned parameters, figures and claims.
+    fn report(&self, r: &Measured) -> Outputs {
+        let Measured { c, combos, runs } = r;
         let mut out = Outputs::default();
         // Runs that did not reach the threshold with eta beyond their stability limit stall
         // (the error oscillates around a plateau): say why.
-        for (&(init, scale), pair) in combos.iter().zip(&runs) {
+        for (&(init, scale), pair) in combos.iter().zip(runs) {
             for (net, tr) in NETWORKS.iter().zip(pair) {
-                let limit = super::common::stability_limit(net, c.as_ref());
+                let limit = super::setup::stability_limit(net, c.as_ref());
                 if tr.reached.is_none() && self.eta >= limit {
                     out.warn([format!(
                         "{net} network, {} init, c = {scale}: error stalled at {:.3} after {} iterations: eta = {} is beyond the stability limit {limit:.4} of the {net} update{}",
@@ -292,7 +315,7 @@ impl Experiment for OfflineLearning {
             "trajectories",
             &["init", "network", "c", "iteration", "error"],
         );
-        for (&(init, scale), pair) in combos.iter().zip(&runs) {
+        for (&(init, scale), pair) in combos.iter().zip(runs) {
             for (net, tr) in NETWORKS.iter().zip(pair) {
                 let key = |m: &mut serde_json::Map<String, serde_json::Value>,
                            v: serde_json::Value| {
@@ -338,9 +361,58 @@ impl Experiment for OfflineLearning {
         out.summarize("threshold", self.threshold);
         out.table(table);
         out.table(traj);
-        save_learned(&mut out, c.as_ref(), self.n, self.k, &runs, |r| &r.state);
+        save_learned(&mut out, c.as_ref(), self.n, self.k, runs, |r| &r.state);
 
-        // Figures: error against iteration per initialisation; iterations against c.
+        for figure in self.figures(r) {
+            out.figure(figure);
+        }
+
+        // Claims.
+        let reached = |init: Init, scale: f64, ni: usize| {
+            combos
+                .iter()
+                .position(|&x| x == (init, scale))
+                .and_then(|t| runs[t][ni].reached)
+        };
+        if self.is_reference_case() {
+            let get = |ni| [1.0, 10.0, 100.0].map(|s| reached(Init::Commuting, s, ni));
+            let (d, w) = (get(0), get(1));
+            let fmt = |v: [Option<usize>; 3]| {
+                v.iter()
+                    .map(|x| x.map_or("-".into(), |x| x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.claim(Claim {
+                id: "p1.offline.reference".into(),
+                paper: 1,
+                statement: "Offline iterations to ||C_yy - I|| < 1e-2 (n = k = 5, lambda = linspace(0.5, 2, 5), eta = 0.1, M_0 = cI), c = 1, 10, 100".into(),
+                expected: "direct 24, 124, 1026; interneurons 10, 22, 33".into(),
+                measured: format!("direct {}; interneurons {}", fmt(d), fmt(w)),
+                pass: d == [Some(24), Some(124), Some(1026)] && w == [Some(10), Some(22), Some(33)],
+                figure: Some("offline_error".into()),
+                informative: false,
+            });
+        }
+        let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
+        for &init in &self.inits {
+            let (d, w) = (reached(init, cmax, 0), reached(init, cmax, 1));
+            out.claim(acceleration_claim(
+                "offline",
+                init,
+                cmax,
+                d,
+                w,
+                "iterations",
+                "offline_iterations",
+            ));
+        }
+        out
+    }
+
+    /// Error against iteration per initialisation; iterations against `c`.
+    fn figures(&self, r: &Measured) -> [Figure; 2] {
+        let Measured { combos, runs, .. } = r;
         let mut panels = Vec::new();
         for &init in &self.inits {
             let mut p = Panel::new(
@@ -386,7 +458,7 @@ impl Experiment for OfflineLearning {
             p.legend = Legend::LowerLeft;
             panels.push(p);
         }
-        out.figure(Figure::grid(
+        let errors = Figure::grid(
             "offline_error",
             format!(
                 "Offline learning: direct (solid) vs interneurons (dashed), eta = {}",
@@ -394,7 +466,7 @@ impl Experiment for OfflineLearning {
             ),
             panels,
             self.inits.len(),
-        ));
+        );
         let mut p = Panel::new(
             "iterations to threshold",
             Axis::log("initial scale c"),
@@ -422,53 +494,12 @@ impl Experiment for OfflineLearning {
             }
         }
         p.legend = Legend::LowerRight;
-        out.figure(Figure::single(
+        let iterations = Figure::single(
             "offline_iterations",
             "Offline learning: iterations to threshold against initial scale",
             p,
-        ));
-
-        // Claims.
-        let reached = |init: Init, scale: f64, ni: usize| {
-            combos
-                .iter()
-                .position(|&x| x == (init, scale))
-                .and_then(|t| runs[t][ni].reached)
-        };
-        if self.is_reference_case() {
-            let get = |ni| [1.0, 10.0, 100.0].map(|s| reached(Init::Commuting, s, ni));
-            let (d, w) = (get(0), get(1));
-            let fmt = |v: [Option<usize>; 3]| {
-                v.iter()
-                    .map(|x| x.map_or("-".into(), |x| x.to_string()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            out.claim(Claim {
-                id: "p1.offline.reference".into(),
-                paper: 1,
-                statement: "Offline iterations to ||C_yy - I|| < 1e-2 (n = k = 5, lambda = linspace(0.5, 2, 5), eta = 0.1, M_0 = cI), c = 1, 10, 100".into(),
-                expected: "direct 24, 124, 1026; interneurons 10, 22, 33".into(),
-                measured: format!("direct {}; interneurons {}", fmt(d), fmt(w)),
-                pass: d == [Some(24), Some(124), Some(1026)] && w == [Some(10), Some(22), Some(33)],
-                figure: Some("offline_error".into()),
-                informative: false,
-            });
-        }
-        let cmax = self.scales.iter().copied().fold(f64::MIN, f64::max);
-        for &init in &self.inits {
-            let (d, w) = (reached(init, cmax, 0), reached(init, cmax, 1));
-            out.claim(acceleration_claim(
-                "offline",
-                init,
-                cmax,
-                d,
-                w,
-                "iterations",
-                "offline_iterations",
-            ));
-        }
-        Ok(out)
+        );
+        [errors, iterations]
     }
 }
 
@@ -502,9 +533,9 @@ mod tests {
                         if i == j { linspace(lo, hi, n)[i] } else { 0.0 }
                     },
                 );
-            let limit = super::super::common::stability_limit("interneuron", c.as_ref());
+            let limit = super::super::setup::stability_limit("interneuron", c.as_ref());
             assert!((limit - measured).abs() < 5e-4, "{limit} vs {measured}");
-            let direct = super::super::common::stability_limit("direct", c.as_ref());
+            let direct = super::super::setup::stability_limit("direct", c.as_ref());
             assert!((direct - lo.sqrt()).abs() < 1e-12);
         }
     }

@@ -1,8 +1,16 @@
-//! Shared pieces of paper 2's experiments: where the images come from (generated dead-leaves
-//! images by default, or a file or folder of real images), the band signals cut from them, a
-//! user's own signal file instead of images (a `.npy` vector for `gaussianize_1d`, `.npy` pairs
-//! for `pairs_2d`), and how the circuit learns (the authors' reference schedule or the robust
-//! one).
+//! Paper 2's experiments: the nonlinear interneuron circuit that Gaussianises natural-image
+//! signals (`gaussianize_1d`, `pairs_2d`, `mi_vs_offset`, `image_survey`,
+//! `circuit_adaptation`), and the pieces they share, held in this module: where the images
+//! come from (generated dead-leaves images by default, or a file or folder of real images),
+//! the band signals cut from them, a user's own signal file instead of images (a `.npy` vector
+//! for `gaussianize_1d`, `.npy` pairs for `pairs_2d`), and how the circuit learns (the
+//! authors' reference schedule or the robust one).
+
+pub mod circuit_adaptation;
+pub mod gaussianize_1d;
+pub mod image_survey;
+pub mod mi_vs_offset;
+pub mod pairs_2d;
 
 use std::path::Path;
 
@@ -15,10 +23,10 @@ use whiten_core::circuit::{
 use whiten_core::signal::{DeadLeavesParams, Image, Pyramid, dead_leaves, signal_1d};
 use whiten_core::stats::{GgFit, fit_generalized_gaussian, ks_distance_normal};
 
-use super::common::{ensure, ensure_positive};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::images::{list_images, read_image};
+use crate::kinds::common::{ensure, ensure_positive};
 use crate::paths::PathParam;
 use crate::resources::MemoryEstimate;
 

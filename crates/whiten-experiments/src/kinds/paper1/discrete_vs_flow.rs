@@ -9,14 +9,14 @@ use whiten_core::linear::WhiteningNetwork;
 use whiten_ode::flows::{Below, DirectFlow, InterneuronFlow, Layout, WhiteningError};
 use whiten_ode::integrate_until_event;
 
-use super::common::{
-    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, flat, initial_networks, scale_key,
-};
 use super::offline_learning::learn_offline;
+use super::setup::{
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, flat, initial_networks, scale_key,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Cell, Claim, Outputs, Table, format_float, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
@@ -111,6 +111,18 @@ impl Experiment for DiscreteVsFlow {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let results = self.measure(ctx)?;
+        Ok(self.report(&results))
+    }
+}
+
+/// Per scale: the `[direct, interneuron]` flow times, and per eta the `[direct, interneuron]`
+/// iterations to threshold of the discrete runs (`None`: not reached).
+type Measured = Vec<([f64; 2], Vec<[Option<usize>; 2]>)>;
+
+impl DiscreteVsFlow {
+    /// Integrates both flows and runs the discrete algorithms at every eta, from every scale.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         let c: Mat<f64> = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
         // One task per scale: the flow times, then every eta. Each task re-draws the same
         // initial networks from its stream, so discrete and continuous runs start together.
@@ -172,7 +184,11 @@ impl Experiment for DiscreteVsFlow {
             }
             Ok((flow, discrete))
         })?;
+        Ok(results)
+    }
 
+    /// Table, summary, figure and claim.
+    fn report(&self, results: &Measured) -> Outputs {
         let mut out = Outputs::default();
         let mut table = Table::new(
             "discrete_vs_flow",
@@ -190,7 +206,7 @@ impl Experiment for DiscreteVsFlow {
         let mut worst_smallest_eta = 0.0f64;
         let mut monotone = true;
         let smallest = self.etas.iter().copied().fold(f64::INFINITY, f64::min);
-        for (&scale, (flow, discrete)) in self.scales.iter().zip(&results) {
+        for (&scale, (flow, discrete)) in self.scales.iter().zip(results) {
             for (ni, net) in NETWORKS.iter().enumerate() {
                 let mut prev = f64::INFINITY;
                 let mut by_eta: Vec<(f64, f64)> = Vec::new();
@@ -238,12 +254,29 @@ impl Experiment for DiscreteVsFlow {
         );
         out.table(table);
 
+        out.figure(self.figure(results));
+
+        out.claim(Claim {
+            id: "p1.discrete_follows_flow".into(),
+            paper: 1,
+            statement: "eta * iterations of the discrete offline algorithms matches the gradient-flow time as eta shrinks".into(),
+            expected: "relative difference shrinks with eta; below 5% at the smallest eta".into(),
+            measured: format!("{:.2}% at eta = {}; shrinking: {}", 100.0 * worst_smallest_eta, format_float(smallest), if monotone { "yes" } else { "no" }),
+            pass: worst_smallest_eta < 0.05 && monotone,
+            figure: Some("discrete_vs_flow".into()),
+            informative: false,
+        });
+        out
+    }
+
+    /// The relative difference `|eta N - T| / T` against eta, per network and scale.
+    fn figure(&self, results: &Measured) -> Figure {
         let mut p = Panel::new(
             "eta x iterations against flow time",
             Axis::log("learning rate eta"),
             Axis::log("relative difference |eta N - T| / T"),
         );
-        for (si, (&scale, (flow, discrete))) in self.scales.iter().zip(&results).enumerate() {
+        for (si, (&scale, (flow, discrete))) in self.scales.iter().zip(results).enumerate() {
             for (ni, net) in NETWORKS.iter().enumerate() {
                 let pts = self
                     .etas
@@ -269,22 +302,10 @@ impl Experiment for DiscreteVsFlow {
                 );
             }
         }
-        out.figure(Figure::single(
+        Figure::single(
             "discrete_vs_flow",
             "Discrete offline algorithms follow the gradient flows as eta -> 0",
             p.legend_at(Legend::LowerRight),
-        ));
-
-        out.claim(Claim {
-            id: "p1.discrete_follows_flow".into(),
-            paper: 1,
-            statement: "eta * iterations of the discrete offline algorithms matches the gradient-flow time as eta shrinks".into(),
-            expected: "relative difference shrinks with eta; below 5% at the smallest eta".into(),
-            measured: format!("{:.2}% at eta = {}; shrinking: {}", 100.0 * worst_smallest_eta, format_float(smallest), if monotone { "yes" } else { "no" }),
-            pass: worst_smallest_eta < 0.05 && monotone,
-            figure: Some("discrete_vs_flow".into()),
-            informative: false,
-        });
-        Ok(out)
+        )
     }
 }

@@ -14,14 +14,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use whiten_core::linear::WhiteningNetwork;
 
-use super::common::{
-    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, fit_line, flat, initial_networks, scale_key,
-};
 use super::convergence_time::{ConvergenceTime, ErrorKind};
+use super::setup::{
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, flat, initial_networks, scale_key,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid, fit_line};
 use crate::output::{Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
@@ -156,6 +156,24 @@ impl Experiment for FlowScaling {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let r = self.measure(ctx)?;
+        Ok(self.report(&r))
+    }
+}
+
+/// What `flow_scaling` measured.
+struct Measured {
+    /// `(index into ns, scale)` of each run, in task order.
+    combos: Vec<(usize, f64)>,
+    /// `[direct, interneuron]` solves of each run.
+    results: Vec<[Solve; 2]>,
+    /// Per n: `(n, slope of T_D against c, slope of T_I against ln c)` over `c >= fit_from`.
+    fits: Vec<(usize, f64, f64)>,
+}
+
+impl FlowScaling {
+    /// Integrates both flows at every size and scale, and fits the slopes per size.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         // One covariance per n, drawn in order from the set-up stream.
         let mut setup = ctx.setup_rng();
         let covs: Vec<_> = self
@@ -196,6 +214,38 @@ impl Experiment for FlowScaling {
             Ok(out)
         })?;
 
+        // Slopes per n: T_D against c, T_I against ln c, over c >= fit_from.
+        let mut fits = Vec::new();
+        for (i, &n) in self.ns.iter().enumerate() {
+            let pick = |ni: usize| -> (Vec<f64>, Vec<f64>) {
+                combos
+                    .iter()
+                    .zip(&results)
+                    .filter(|((ii, s), _)| *ii == i && *s >= self.fit_from)
+                    .map(|((_, s), r)| (*s, r[ni].time))
+                    .unzip()
+            };
+            let (cd, td) = pick(0);
+            let (ci, ti) = pick(1);
+            let (sd, _) = fit_line(&cd, &td);
+            let lnc: Vec<f64> = ci.iter().map(|c| c.ln()).collect();
+            let (si, _) = fit_line(&lnc, &ti);
+            fits.push((n, sd, si));
+        }
+        Ok(Measured {
+            combos,
+            results,
+            fits,
+        })
+    }
+
+    /// Tables, summary, figure and claim.
+    fn report(&self, r: &Measured) -> Outputs {
+        let Measured {
+            combos,
+            results,
+            fits,
+        } = r;
         let mut out = Outputs::default();
         let mut table = Table::new(
             "convergence_times",
@@ -206,7 +256,7 @@ impl Experiment for FlowScaling {
             &["n", "network", "c", "seconds_per_solve", "rhs_evaluations"],
         );
         let mut times = serde_json::Map::new();
-        for (&(i, scale), r) in combos.iter().zip(&results) {
+        for (&(i, scale), r) in combos.iter().zip(results) {
             for (ni, net) in NETWORKS.iter().enumerate() {
                 let n = self.ns[i] as i64;
                 table.push(vec![
@@ -233,36 +283,51 @@ impl Experiment for FlowScaling {
         out.table(table);
         out.table(wall);
 
-        // Slopes per n: T_D against c, T_I against ln c, over c >= fit_from.
         let mut slopes = serde_json::Map::new();
-        let mut fits = Vec::new();
-        for (i, &n) in self.ns.iter().enumerate() {
-            let pick = |ni: usize| -> (Vec<f64>, Vec<f64>) {
-                combos
-                    .iter()
-                    .zip(&results)
-                    .filter(|((ii, s), _)| *ii == i && *s >= self.fit_from)
-                    .map(|((_, s), r)| (*s, r[ni].time))
-                    .unzip()
-            };
-            let (cd, td) = pick(0);
-            let (ci, ti) = pick(1);
-            let (sd, _) = fit_line(&cd, &td);
-            let lnc: Vec<f64> = ci.iter().map(|c| c.ln()).collect();
-            let (si, _) = fit_line(&lnc, &ti);
+        for &(n, sd, si) in fits {
             slopes.insert(
                 format!("n={n}"),
                 serde_json::json!({"direct_vs_c": json_float(sd), "interneuron_vs_ln_c": json_float(si)}),
             );
-            fits.push((n, sd, si));
         }
         out.summarize("slopes", slopes);
+        out.figure(self.figure(r));
 
-        // Figure: T_D on linear axes, T_I on a log-c axis, one curve per n.
+        let bad: Vec<String> = fits
+            .iter()
+            .filter(|(_, sd, si)| !((0.9..=1.1).contains(sd) && (0.4..=0.6).contains(si)))
+            .map(|(n, _, _)| format!("n = {n}"))
+            .collect();
+        out.claim(Claim {
+            id: format!("p1.flows.linear_vs_log_every_n.{}", self.init.label()),
+            paper: 1,
+            statement: format!(
+                "At every size n = {:?}, convergence time grows linearly in c for the direct flow and logarithmically for the interneuron flow ({} init)",
+                self.ns,
+                self.init.label()
+            ),
+            expected: "at every n: slope of T_D against c in [0.9, 1.1], slope of T_I against ln c in [0.4, 0.6]".into(),
+            measured: fits
+                .iter()
+                .map(|(n, sd, si)| format!("n = {n}: {sd:.3} / {si:.3}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pass: bad.is_empty(),
+            figure: Some("flow_scaling".into()),
+            informative: false,
+        });
+        out
+    }
+
+    /// `T_D` on linear axes, `T_I` on a log-c axis, one curve per n.
+    fn figure(&self, r: &Measured) -> Figure {
+        let Measured {
+            combos, results, ..
+        } = r;
         let series = |i: usize, ni: usize| -> Vec<(f64, f64)> {
             combos
                 .iter()
-                .zip(&results)
+                .zip(results)
                 .filter(|((ii, _), _)| *ii == i)
                 .map(|((_, s), r)| (*s, r[ni].time))
                 .collect()
@@ -289,7 +354,7 @@ impl Experiment for FlowScaling {
                     .colored(i),
             );
         }
-        out.figure(Figure::grid(
+        Figure::grid(
             "flow_scaling",
             format!(
                 "Convergence time against the initial scale c at n = {:?} ({} init, k = n)",
@@ -301,31 +366,6 @@ impl Experiment for FlowScaling {
                 inter.legend_at(Legend::UpperLeft),
             ],
             2,
-        ));
-
-        let bad: Vec<String> = fits
-            .iter()
-            .filter(|(_, sd, si)| !((0.9..=1.1).contains(sd) && (0.4..=0.6).contains(si)))
-            .map(|(n, _, _)| format!("n = {n}"))
-            .collect();
-        out.claim(Claim {
-            id: format!("p1.flows.linear_vs_log_every_n.{}", self.init.label()),
-            paper: 1,
-            statement: format!(
-                "At every size n = {:?}, convergence time grows linearly in c for the direct flow and logarithmically for the interneuron flow ({} init)",
-                self.ns,
-                self.init.label()
-            ),
-            expected: "at every n: slope of T_D against c in [0.9, 1.1], slope of T_I against ln c in [0.4, 0.6]".into(),
-            measured: fits
-                .iter()
-                .map(|(n, sd, si)| format!("n = {n}: {sd:.3} / {si:.3}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            pass: bad.is_empty(),
-            figure: Some("flow_scaling".into()),
-            informative: false,
-        });
-        Ok(out)
+        )
     }
 }

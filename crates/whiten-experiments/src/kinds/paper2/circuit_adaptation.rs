@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use whiten_core::circuit::{Circuit, LearningRates, Schedule, Trainer};
 use whiten_core::stats::{excess_kurtosis, fit_generalized_gaussian};
 
-use super::common::{ensure, ensure_positive};
-use super::paper2::{
+use super::{
     ImageSignal, SOLVER_DOC, SolverSettings, ThetaMode, centre_crop_checked, check_theta_init,
     signal_of, train_on,
 };
@@ -33,6 +32,7 @@ use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::images::read_image;
+use crate::kinds::common::{ensure, ensure_positive};
 use crate::output::{Claim, Outputs, Table};
 use crate::paths::PathParam;
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
@@ -49,7 +49,7 @@ pub enum AdaptImage {
     /// file's folder ([`crate::paths`]).
     File(PathParam),
     /// A 1D signal file instead of an image's band: a `.npy` vector or a one-column CSV of at
-    /// least [`super::paper2::MIN_SIGNAL_SAMPLES`] values, standardised to mean 0 and standard
+    /// least [`super::MIN_SIGNAL_SAMPLES`] values, standardised to mean 0 and standard
     /// deviation 1 (as `gaussianize_1d`'s `source.signal`); relative to the experiment file's
     /// folder.
     Signal(PathParam),
@@ -156,11 +156,8 @@ impl CircuitAdaptation {
         let mut rng = ctx.setup_rng();
         let mut c = Circuit::reference_init(1, 1, self.theta_init, &mut rng)
             .map_err(|e| ctx.numerical("initialising the circuit", e))?;
-        c.set_options(
-            self.solver
-                .options(super::paper2::BDerivativeRule::Reference),
-        )
-        .map_err(|e| ctx.numerical("options", e))?;
+        c.set_options(self.solver.options(super::BDerivativeRule::Reference))
+            .map_err(|e| ctx.numerical("options", e))?;
         self.theta.apply(&mut c, ctx, "the circuit")?;
         Ok(c)
     }
@@ -168,7 +165,7 @@ impl CircuitAdaptation {
     fn load(&self, index: usize, ctx: &RunContext) -> Result<Source> {
         let (name, image) = match &self.images[index] {
             AdaptImage::DeadLeaves(noise) => {
-                super::paper2::generated_image(0, index, self.crop, *noise, ctx)?
+                super::generated_image(0, index, self.crop, *noise, ctx)?
             }
             AdaptImage::File(p) => {
                 let img = read_image(p.path()).map_err(|e| ctx.failure(e.to_string()))?;
@@ -179,7 +176,7 @@ impl CircuitAdaptation {
                 (name, img)
             }
             AdaptImage::Signal(p) => {
-                let file = super::paper2::read_signal_1d(p).map_err(|e| ctx.failure(e))?;
+                let file = super::read_signal_1d(p).map_err(|e| ctx.failure(e))?;
                 let fit = fit_generalized_gaussian(&file.values)
                     .map_err(|e| ctx.numerical(format!("GG fit of {}", file.name), e))?;
                 return Ok(Source {
@@ -370,7 +367,7 @@ impl Experiment for CircuitAdaptation {
         for (i, im) in self.images.iter().enumerate() {
             if let AdaptImage::Signal(p) = im {
                 // Errors give the path as written and as resolved.
-                super::paper2::read_signal_1d(p)
+                super::read_signal_1d(p)
                     .map_err(|reason| ParamError::new(format!("images[{i}]"), reason))?;
             }
             if let AdaptImage::File(p) = im {

@@ -25,14 +25,14 @@ use whiten_core::stats::{
     ks_distance_normal, normal_cdf, normal_pdf, quantile_map, variance,
 };
 
-use super::common::ensure;
-use super::paper2::{
+use super::{
     BDerivativeRule, ImageSignal, ImageSource, Learning, OneDCircuit, OneDRun, RobustSettings,
     SOLVER_DOC, SolverSettings, THETA_MODE_DOC, ThetaMode, check_theta_init, learn_1d,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::ensure;
 use crate::output::{Claim, Outputs, Table, indexed_cells, indexed_columns};
 use crate::plot::{Axis, Figure, Legend, Panel, Raster, Series, Style};
 use crate::resources::MemoryEstimate;
@@ -130,7 +130,7 @@ struct ImageResult {
     converged: bool,
     /// The mode used (the chosen one under `Auto`), with the candidates' scores.
     mode: ThetaMode,
-    candidates: Vec<super::paper2::Candidate>,
+    candidates: Vec<super::Candidate>,
     warnings: Vec<String>,
     ks_before: f64,
     ks_after: f64,
@@ -536,7 +536,7 @@ impl Experiment for Gaussianize1d {
                 r.var_after.into(),
             ]);
             table.push(row);
-            super::paper2::save_circuit(&mut out, &r.name, &r.circuit);
+            super::save_circuit(&mut out, &r.name, &r.circuit);
             let mut entry = serde_json::json!({
                 "alpha": r.alpha, "beta": r.beta, "g": r.g, "theta": r.theta,
                 "iterations": r.iterations, "converged": r.converged,

@@ -14,10 +14,11 @@ use whiten_ode::flows::{
 };
 use whiten_ode::{Directed, Direction, Output, integrate, integrate_until_event};
 
-use super::common::{OdeSettings, ensure, ensure_positive, ensure_positive_grid};
+use super::setup::OdeSettings;
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Claim, Outputs, Table, format_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 

@@ -16,13 +16,13 @@ use whiten_ode::flows::{
 };
 use whiten_ode::integrate_until_event;
 
-use super::common::{
-    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, ensure, ensure_positive,
-    ensure_positive_grid, fit_line, flat, initial_networks, scale_key,
+use super::setup::{
+    Basis, Init, OdeSettings, Spectrum, check_sizes, covariance, flat, initial_networks, scale_key,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid, fit_line};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
@@ -202,6 +202,25 @@ impl Experiment for ConvergenceTime {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let r = self.measure(ctx)?;
+        Ok(self.report(&r))
+    }
+}
+
+/// What `convergence_time` measured.
+struct Measured {
+    /// `(initialisation, scale)` of each run, in task order.
+    combos: Vec<(Init, f64)>,
+    /// `[direct, interneuron]` (time, rhs evaluations) of each run.
+    results: Vec<[(f64, usize); 2]>,
+    /// Per initialisation: the slope of `T_D` against `c`, and the slope and intercept of `T_I`
+    /// against `ln c` (over `c >= fit_from`).
+    fits: Vec<(Init, f64, f64, f64)>,
+}
+
+impl ConvergenceTime {
+    /// Integrates both flows from every initialisation and scale, and fits the slopes.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         let c = covariance(self.n, &self.spectrum, self.basis, &mut ctx.setup_rng());
         let combos: Vec<(Init, f64)> = self
             .inits
@@ -230,24 +249,57 @@ impl Experiment for ConvergenceTime {
             Ok([td, ti])
         })?;
 
-        // Closed form in the commuting case with the Sqrt error: the largest scalar time over the
-        // eigenvalues (||M - C^{1/2}||_op = max_i |m_i - sqrt(lambda_i)| when M commutes with C).
-        let lambda = self.spectrum.values(self.n);
-        let closed = |scale: f64, net: usize| -> f64 {
-            lambda
-                .iter()
-                .map(|&l| {
-                    if (scale - l.sqrt()).abs() <= self.threshold {
-                        0.0
-                    } else if net == 0 {
-                        t_direct(l, scale, self.threshold)
-                    } else {
-                        whiten_ode::flows::t_interneuron(l, scale, self.threshold)
-                    }
-                })
-                .fold(0.0, f64::max)
-        };
+        // Slopes: T_D against c, T_I against ln c, over c >= fit_from.
+        let mut fits = Vec::new();
+        for &init in &self.inits {
+            let pick = |ni: usize| -> (Vec<f64>, Vec<f64>) {
+                combos
+                    .iter()
+                    .zip(&results)
+                    .filter(|((i, s), _)| *i == init && *s >= self.fit_from)
+                    .map(|((_, s), r)| (*s, r[ni].0))
+                    .unzip()
+            };
+            let (cd, td) = pick(0);
+            let (ci, ti) = pick(1);
+            let (sd, _) = fit_line(&cd, &td);
+            let lnc: Vec<f64> = ci.iter().map(|c| c.ln()).collect();
+            let (si, ii) = fit_line(&lnc, &ti);
+            fits.push((init, sd, si, ii));
+        }
+        Ok(Measured {
+            combos,
+            results,
+            fits,
+        })
+    }
 
+    /// Closed form in the commuting case with the Sqrt error: the largest scalar time over the
+    /// eigenvalues (||M - C^{1/2}||_op = max_i |m_i - sqrt(lambda_i)| when M commutes with C).
+    fn closed_form(&self, scale: f64, net: usize) -> f64 {
+        self.spectrum
+            .values(self.n)
+            .iter()
+            .map(|&l| {
+                if (scale - l.sqrt()).abs() <= self.threshold {
+                    0.0
+                } else if net == 0 {
+                    t_direct(l, scale, self.threshold)
+                } else {
+                    whiten_ode::flows::t_interneuron(l, scale, self.threshold)
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// Table, summary, figure and claims.
+    fn report(&self, r: &Measured) -> Outputs {
+        let Measured {
+            combos,
+            results,
+            fits,
+        } = r;
+        let closed = |scale: f64, net: usize| self.closed_form(scale, net);
         let mut out = Outputs::default();
         let mut table = Table::new(
             "convergence_times",
@@ -262,7 +314,7 @@ impl Experiment for ConvergenceTime {
         );
         let mut times = serde_json::Map::new();
         let mut worst_closed = 0.0f64;
-        for (&(init, scale), r) in combos.iter().zip(&results) {
+        for (&(init, scale), r) in combos.iter().zip(results) {
             for (ni, net) in NETWORKS.iter().enumerate() {
                 let cf = (init == Init::Commuting && self.error == ErrorKind::Sqrt)
                     .then(|| closed(scale, ni));
@@ -286,39 +338,63 @@ impl Experiment for ConvergenceTime {
         out.summarize("times", times);
         out.table(table);
 
-        // Slopes: T_D against c, T_I against ln c, over c >= fit_from.
         let mut slopes = serde_json::Map::new();
-        let mut fits = Vec::new();
-        for &init in &self.inits {
-            let pick = |ni: usize| -> (Vec<f64>, Vec<f64>) {
-                combos
-                    .iter()
-                    .zip(&results)
-                    .filter(|((i, s), _)| *i == init && *s >= self.fit_from)
-                    .map(|((_, s), r)| (*s, r[ni].0))
-                    .unzip()
-            };
-            let (cd, td) = pick(0);
-            let (ci, ti) = pick(1);
-            let (sd, _) = fit_line(&cd, &td);
-            let lnc: Vec<f64> = ci.iter().map(|c| c.ln()).collect();
-            let (si, ii) = fit_line(&lnc, &ti);
+        for &(init, sd, si, _) in fits {
             slopes.insert(
                 init.label().into(),
                 serde_json::json!({"direct_vs_c": sd, "interneuron_vs_ln_c": si, "interneuron_per_decade": si * 10f64.ln()}),
             );
-            fits.push((init, sd, si, ii));
         }
         out.summarize("slopes", slopes);
         if self.inits.contains(&Init::Commuting) && self.error == ErrorKind::Sqrt {
             out.summarize("max_relative_deviation_from_closed_form", worst_closed);
         }
 
+        out.figure(self.figure(r));
+
+        for &(init, sd, si, _) in fits {
+            out.claim(Claim {
+                id: format!("p1.flows.linear_vs_log.{}", init.label()),
+                paper: 1,
+                statement: format!(
+                    "Convergence time grows linearly in c for the direct flow and logarithmically for the interneuron flow ({} init)",
+                    init.label()
+                ),
+                expected: "slope of T_D against c about 1; slope of T_I against ln c about 0.5 (1.151 per decade)".into(),
+                measured: format!("{sd:.3} and {si:.3} ({:.3} per decade)", si * 10f64.ln()),
+                pass: (0.9..=1.1).contains(&sd) && (0.4..=0.6).contains(&si),
+                figure: Some("convergence_time".into()),
+                informative: false,
+            });
+        }
+        if self.inits.contains(&Init::Commuting) && self.error == ErrorKind::Sqrt {
+            out.claim(Claim {
+                id: "p1.flows.matrix_closed_form".into(),
+                paper: 1,
+                statement: "Commuting case: the matrix flows' convergence time is the largest scalar closed-form time".into(),
+                expected: "agreement to 1e-6 relative".into(),
+                measured: format!("{worst_closed:.2e}"),
+                pass: worst_closed <= 1e-6,
+                figure: Some("convergence_time".into()),
+                informative: false,
+            });
+        }
+        out
+    }
+
+    /// The times on the axes that make each law straight, and both on log-log axes.
+    fn figure(&self, r: &Measured) -> Figure {
+        let Measured {
+            combos,
+            results,
+            fits,
+        } = r;
+        let closed = |scale: f64, net: usize| self.closed_form(scale, net);
         // Figures: the same times on linear and on log-c axes.
         let series = |init: Init, ni: usize| -> Vec<(f64, f64)> {
             combos
                 .iter()
-                .zip(&results)
+                .zip(results)
                 .filter(|((i, _), _)| *i == init)
                 .map(|((_, s), r)| (*s, r[ni].0))
                 .collect()
@@ -406,40 +482,11 @@ impl Experiment for ConvergenceTime {
                 );
             }
         }
-        out.figure(Figure::grid(
+        Figure::grid(
             "convergence_time",
             "Convergence time of the gradient flows: linear (direct) vs logarithmic (interneurons) in c",
             vec![direct, inter.legend_at(Legend::UpperLeft), both],
             3,
-        ));
-
-        for &(init, sd, si, _) in &fits {
-            out.claim(Claim {
-                id: format!("p1.flows.linear_vs_log.{}", init.label()),
-                paper: 1,
-                statement: format!(
-                    "Convergence time grows linearly in c for the direct flow and logarithmically for the interneuron flow ({} init)",
-                    init.label()
-                ),
-                expected: "slope of T_D against c about 1; slope of T_I against ln c about 0.5 (1.151 per decade)".into(),
-                measured: format!("{sd:.3} and {si:.3} ({:.3} per decade)", si * 10f64.ln()),
-                pass: (0.9..=1.1).contains(&sd) && (0.4..=0.6).contains(&si),
-                figure: Some("convergence_time".into()),
-                informative: false,
-            });
-        }
-        if self.inits.contains(&Init::Commuting) && self.error == ErrorKind::Sqrt {
-            out.claim(Claim {
-                id: "p1.flows.matrix_closed_form".into(),
-                paper: 1,
-                statement: "Commuting case: the matrix flows' convergence time is the largest scalar closed-form time".into(),
-                expected: "agreement to 1e-6 relative".into(),
-                measured: format!("{worst_closed:.2e}"),
-                pass: worst_closed <= 1e-6,
-                figure: Some("convergence_time".into()),
-                informative: false,
-            });
-        }
-        Ok(out)
+        )
     }
 }

@@ -14,8 +14,7 @@
 use serde::{Deserialize, Serialize};
 use whiten_core::stats::{excess_kurtosis, ks_distance_normal};
 
-use super::common::ensure;
-use super::paper2::{
+use super::{
     BDerivativeRule, ImageSignal, ImageSource, Learning, OneDCircuit, PairCircuit, RobustSettings,
     SOLVER_DOC, SolverSettings, THETA_MODE_DOC, ThetaMode, check_offset, check_pair_k,
     check_theta_init, learn_1d, learn_pairs, mi_of_normal_scores, pair_signals,
@@ -23,6 +22,7 @@ use super::paper2::{
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::ensure;
 use crate::output::{Cell, Claim, Outputs, Table, indexed_cells, indexed_columns};
 use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;

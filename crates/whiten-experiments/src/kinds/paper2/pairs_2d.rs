@@ -12,15 +12,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::ensure;
-use super::paper2::{
-    ImageSource, Learning, PairCircuit, RobustSettings, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
-    ThetaMode, check_offset, check_pair_k, density_panel, file_pair_signals, learn_pair_groups,
-    pair_sweep,
+use super::{
+    ImageSource, Learning, PairCircuit, PairRun, PairSignals, RobustSettings, SOLVER_DOC,
+    SolverSettings, THETA_MODE_DOC, ThetaMode, check_offset, check_pair_k, density_panel,
+    file_pair_signals, learn_pair_groups, pair_sweep,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::ensure;
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Figure, Legend};
 use crate::resources::MemoryEstimate;
@@ -188,6 +188,28 @@ impl Experiment for Pairs2d {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let r = self.measure(ctx)?;
+        Ok(self.report(&r))
+    }
+}
+
+/// What `pairs_2d` measured.
+struct Measured {
+    /// The image's name, or the pairs file's.
+    name: String,
+    /// The raw and ZCA-whitened pairs of each group, with their MI.
+    signals: Vec<PairSignals>,
+    /// `(group index, K)` of each circuit, in task order.
+    combos: Vec<(usize, usize)>,
+    /// The learned circuits, in the order of `combos`.
+    runs: Vec<PairRun>,
+    /// How each group is reported.
+    groups: Vec<Group>,
+}
+
+impl Pairs2d {
+    /// Cuts the pairs (or reads them from the file) and learns one circuit per (group, K).
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
         let offsets = self.offsets();
         let (name, signals, combos, runs, groups) = match self.source.signal_pairs_file() {
             None => {
@@ -228,6 +250,25 @@ impl Experiment for Pairs2d {
                 (file.name, signals, combos, runs, groups)
             }
         };
+        Ok(Measured {
+            name,
+            signals,
+            combos,
+            runs,
+            groups,
+        })
+    }
+
+    /// Table, summary, learned parameters, figure and claim.
+    fn report(&self, r: &Measured) -> Outputs {
+        let Measured {
+            name,
+            signals,
+            combos,
+            runs,
+            groups,
+        } = r;
+        let offsets = self.offsets();
         let from_file = self.source.signal.is_some();
 
         let mut out = Outputs::default();
@@ -244,10 +285,8 @@ impl Experiment for Pairs2d {
             ],
         );
         let mut mi = serde_json::Map::new();
-        let mut panels = Vec::new();
         for (o, group) in groups.iter().enumerate() {
             let s = &signals[o];
-            let title = &group.title;
             table.push(vec![
                 group.offset.clone(),
                 "raw".into(),
@@ -273,19 +312,7 @@ impl Experiment for Pairs2d {
                 "zca".into(),
                 serde_json::json!({"every_10th": s.mi_zca.0, "all": s.mi_zca.1}),
             );
-            panels.push(density_panel(
-                format!("raw pairs, {title}"),
-                &s.raw,
-                &[],
-                format!("MI = {:.4} nats", s.mi_raw.0),
-            ));
-            panels.push(density_panel(
-                format!("ZCA, {title}"),
-                &s.zca,
-                &[],
-                format!("MI = {:.4} nats", s.mi_zca.0),
-            ));
-            for (&(oo, k), r) in combos.iter().zip(&runs) {
+            for (&(oo, k), r) in combos.iter().zip(runs) {
                 if oo != o {
                     continue;
                 }
@@ -302,7 +329,7 @@ impl Experiment for Pairs2d {
                     serde_json::json!({"every_10th": r.mi_every10, "all": r.mi_all, "g": r.circuit.g(), "theta": r.circuit.theta(), "mode": r.mode.ron(), "candidates": r.candidates}),
                 );
                 out.warn(r.warnings.iter().cloned());
-                super::paper2::save_circuit(&mut out, &format!("{}k{k}", group.tag), &r.circuit);
+                super::save_circuit(&mut out, &format!("{}k{k}", group.tag), &r.circuit);
                 if from_file {
                     out.array(
                         format!("responses_k{k}"),
@@ -310,13 +337,6 @@ impl Experiment for Pairs2d {
                         r.responses.iter().flatten().copied().collect(),
                     );
                 }
-                let dirs = r.directions();
-                panels.push(density_panel(
-                    format!("circuit, K = {k}, {title}"),
-                    &r.responses,
-                    &dirs,
-                    format!("MI = {:.4} nats", r.mi_every10),
-                ));
             }
             mi.insert(group.key.clone(), serde_json::Value::Object(entry));
         }
@@ -329,22 +349,7 @@ impl Experiment for Pairs2d {
         }
         out.summarize("learning", self.learning.label());
         out.table(table);
-        // One legend per row, on its last panel (a circuit's, which has every entry).
-        let columns = 2 + self.ks.len();
-        for (i, p) in panels.iter_mut().enumerate() {
-            if (i + 1) % columns != 0 {
-                p.legend = Legend::Hidden;
-            }
-        }
-        out.figure(
-            Figure::grid(
-                "pairs_2d",
-                format!("Coefficient pairs of {name}: raw, ZCA-whitened and circuit responses (MI on every 10th pair)"),
-                panels,
-                columns,
-            )
-            .with_panel_size(500, 340),
-        );
+        out.figure(self.figure(r));
 
         let (dmin, kref) = (
             offsets.iter().copied().min().unwrap_or(2),
@@ -358,7 +363,7 @@ impl Experiment for Pairs2d {
         };
         if let Some(r) = combos
             .iter()
-            .zip(&runs)
+            .zip(runs)
             .find(|((oo, k), _)| *oo == o && *k == kref)
             .map(|(_, r)| r)
         {
@@ -375,6 +380,60 @@ impl Experiment for Pairs2d {
                 informative: self.learning.is_authors() || from_file,
             });
         }
-        Ok(out)
+        out
+    }
+
+    /// Density contours of the raw, ZCA-whitened and circuit responses, one row per group.
+    fn figure(&self, r: &Measured) -> Figure {
+        let Measured {
+            name,
+            signals,
+            combos,
+            runs,
+            groups,
+        } = r;
+        let mut panels = Vec::new();
+        for (o, group) in groups.iter().enumerate() {
+            let s = &signals[o];
+            let title = &group.title;
+            panels.push(density_panel(
+                format!("raw pairs, {title}"),
+                &s.raw,
+                &[],
+                format!("MI = {:.4} nats", s.mi_raw.0),
+            ));
+            panels.push(density_panel(
+                format!("ZCA, {title}"),
+                &s.zca,
+                &[],
+                format!("MI = {:.4} nats", s.mi_zca.0),
+            ));
+            for (&(oo, k), r) in combos.iter().zip(runs) {
+                if oo != o {
+                    continue;
+                }
+                let dirs = r.directions();
+                panels.push(density_panel(
+                    format!("circuit, K = {k}, {title}"),
+                    &r.responses,
+                    &dirs,
+                    format!("MI = {:.4} nats", r.mi_every10),
+                ));
+            }
+        }
+        // One legend per row, on its last panel (a circuit's, which has every entry).
+        let columns = 2 + self.ks.len();
+        for (i, p) in panels.iter_mut().enumerate() {
+            if (i + 1) % columns != 0 {
+                p.legend = Legend::Hidden;
+            }
+        }
+        Figure::grid(
+            "pairs_2d",
+            format!("Coefficient pairs of {name}: raw, ZCA-whitened and circuit responses (MI on every 10th pair)"),
+            panels,
+            columns,
+        )
+        .with_panel_size(500, 340)
     }
 }

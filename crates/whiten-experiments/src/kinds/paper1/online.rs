@@ -174,7 +174,7 @@ impl Stream<'_> {
         let notes: Vec<String> = nets
             .iter()
             .map(|net| {
-                super::common::stability_note(net.label(), self.eta, self.sources[0].covariance())
+                super::setup::stability_note(net.label(), self.eta, self.sources[0].covariance())
             })
             .collect();
         let mut t = 0;

@@ -10,18 +10,18 @@ use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
 use whiten_core::linear::WhiteningNetwork;
 
-use super::common::{
-    Basis, DATA_DOC, Init, Spectrum, acceleration_claim, at_least_one, check_sizes, covariance,
-    data_inputs, ensure, ensure_positive, ensure_positive_grid, initial_networks, load_data,
-    resolve_data, scale_key,
-};
 use super::online::{
     MEDIAN_RECORDS, NoiseFloor, Source, Stream, Trace, median_error, running_median,
     samples_to_threshold,
 };
+use super::setup::{
+    Basis, DATA_DOC, Init, Spectrum, acceleration_claim, check_sizes, covariance, data_inputs,
+    initial_networks, load_data, resolve_data, scale_key,
+};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{at_least_one, ensure, ensure_positive, ensure_positive_grid};
 use crate::output::{Cell, Outputs, Table, json_float};
 use crate::paths::PathParam;
 use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};

@@ -10,16 +10,15 @@
 use serde::{Deserialize, Serialize};
 use whiten_core::cov::GaussianSource;
 
-use super::common::{
-    Basis, Init, Spectrum, at_least_one, covariance, ensure, ensure_positive, initial_networks,
-};
 use super::online::{
     MEDIAN_RECORDS, NoiseFloor, Source, Stream, Trace, running_median, samples_to_threshold,
 };
 use super::online_learning::{FLOOR_FACTOR, FLOOR_FACTOR_DOC, THRESHOLD_DOC, check_stream};
+use super::setup::{Basis, Init, Spectrum, covariance, initial_networks};
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{at_least_one, ensure, ensure_positive};
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
