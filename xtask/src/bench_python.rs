@@ -166,6 +166,11 @@ pub(crate) fn bench_python(root: &Path, rounds: usize, seed: u64) -> Result<()> 
             "--locked",
             "--package",
             "whiten-experiments",
+            // Selecting whiten-py too gives the dependencies the wheel's features (see
+            // crates/whiten-py/Cargo.toml), so that both sides run the same compiled code and
+            // the wheel's build reuses these artifacts.
+            "--package",
+            "whiten-py",
             "--example",
             "fit_1d_timing",
         ],
