@@ -23,7 +23,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::kinds::common::{ensure, ensure_positive, ensure_positive_grid, fit_line};
 use crate::output::{Claim, Outputs, Table, json_float};
-use crate::plot::{Axis, Figure, Legend, Panel, Series, Style};
+use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `flow_scaling`.
@@ -354,6 +354,40 @@ impl FlowScaling {
                     .colored(i),
             );
         }
+        // The theory's slopes (T_D = c + const, T_I = ln(c) / 2 + const at leading order)
+        // as dashed references through the centroid of all sizes' points: parallel lines
+        // mean the law holds.
+        let reference = |ni: usize, x_of: fn(f64) -> f64, slope: f64| -> Vec<(f64, f64)> {
+            let pts: Vec<(f64, f64)> = combos
+                .iter()
+                .zip(results)
+                .map(|((_, s), r)| (*s, r[ni].time))
+                .filter(|(c, t)| c.is_finite() && t.is_finite() && *c > 0.0)
+                .collect();
+            if pts.is_empty() {
+                return Vec::new();
+            }
+            let m = pts.len() as f64;
+            let xbar = pts.iter().map(|p| x_of(p.0)).sum::<f64>() / m;
+            let tbar = pts.iter().map(|p| p.1).sum::<f64>() / m;
+            let (lo, hi) = pts.iter().fold((f64::INFINITY, 0.0_f64), |(l, h), p| {
+                (l.min(p.0), h.max(p.0))
+            });
+            [lo, hi]
+                .into_iter()
+                .map(|c| (c, tbar + slope * (x_of(c) - xbar)))
+                .collect()
+        };
+        direct = direct.with(
+            Series::line("theory: slope 1", reference(0, |c| c, 1.0))
+                .styled(Style::Dashed)
+                .colored(BLACK_INDEX),
+        );
+        inter = inter.with(
+            Series::line("theory: slope 1/2 in ln c", reference(1, f64::ln, 0.5))
+                .styled(Style::Dashed)
+                .colored(BLACK_INDEX),
+        );
         Figure::grid(
             "flow_scaling",
             format!(
