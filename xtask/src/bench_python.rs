@@ -49,22 +49,11 @@ fn cargo(root: &Path, args: &[&str]) -> Result<()> {
 
 /// A venv with numpy, maturin and the release wheel installed; its python.
 fn python_side(root: &Path, target: &Path) -> Result<PathBuf> {
-    let python3 = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let venv = target.join("py-bench-venv");
-    let py = venv.join("bin").join("python");
-    if !py.is_file() {
-        eprintln!("xtask: creating {}", venv.display());
-        let ok = Command::new(&python3)
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .with_context(|| format!("cannot run {python3} -m venv"))?
-            .success();
-        if !ok || !py.is_file() {
-            let _ = std::fs::remove_dir_all(&venv);
-            bail!("{python3} -m venv {} failed", venv.display());
-        }
-    }
+    let py = match crate::test::python_env(target, "py-bench-venv", &["numpy", "maturin>=1.5,<2"])?
+    {
+        Ok(py) => py,
+        Err(why) => bail!("no Python side: {why}"),
+    };
     let pip = |args: &[&str]| -> Result<()> {
         let ok = Command::new(&py)
             .args([
@@ -83,7 +72,6 @@ fn python_side(root: &Path, target: &Path) -> Result<PathBuf> {
         }
         Ok(())
     };
-    pip(&["numpy", "maturin>=1.5,<2"])?;
     let wheels = target.join("bench-wheels");
     let _ = std::fs::remove_dir_all(&wheels);
     eprintln!("xtask: maturin build --release (crates/whiten-py)");

@@ -37,7 +37,9 @@ pub fn run(root: &Path, target: &Path, skip_cargo: bool, pytest_args: &[String])
             start.elapsed().as_secs_f64()
         );
     }
-    match python_env(target)? {
+    // pandas: the tables' `pandas.DataFrame` test (the package itself does not need it).
+    let tools = ["numpy", "pytest", "pandas", "maturin>=1.5,<2"];
+    match python_env(target, "py-venv", &tools)? {
         Ok(venv) => {
             for line in feature_drift(root, &cargo) {
                 eprintln!("xtask: warning: {line}");
@@ -121,11 +123,16 @@ fn last_line(out: &Output) -> String {
         .to_owned()
 }
 
-/// The venv's python, creating the venv and installing the test tools when needed; `Ok(Err)`
-/// says why Python cannot be used here.
-fn python_env(target: &Path) -> Result<std::result::Result<PathBuf, String>> {
+/// The python of the venv `<target>/<name>`, creating the venv when needed and installing
+/// `tools` into it; `Ok(Err)` says why Python cannot be used here. Also used by
+/// `cargo xtask bench-python`.
+pub(crate) fn python_env(
+    target: &Path,
+    name: &str,
+    tools: &[&str],
+) -> Result<std::result::Result<PathBuf, String>> {
     let python3 = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let venv = target.join("py-venv");
+    let venv = target.join(name);
     let py = venv.join("bin").join("python");
     if !py.is_file() {
         match Command::new(&python3).arg("--version").output() {
@@ -153,8 +160,6 @@ fn python_env(target: &Path) -> Result<std::result::Result<PathBuf, String>> {
             )));
         }
     }
-    // pandas: the tables' `pandas.DataFrame` test (the package itself does not need it).
-    let tools = ["numpy", "pytest", "pandas", "maturin>=1.5,<2"];
     let o = Command::new(&py)
         .args([
             "-m",
