@@ -22,6 +22,9 @@ const STEP_STAGES: usize = 12;
 const FSAL: usize = 12;
 /// All stages including the three of the dense output.
 const ALL_STAGES: usize = 16;
+/// Components per block of the stage sums (16 KiB of f64: a block of the sum and of each
+/// stage it reads stay in the L1 cache).
+const CHUNK: usize = 512;
 
 const C: [f64; 16] = [
     0.0,
@@ -294,8 +297,6 @@ pub struct Dop853 {
     k: Vec<f64>,
     stage_y: Vec<f64>,
     y_new: Vec<f64>,
-    err5: Vec<f64>,
-    err3: Vec<f64>,
     /// Coefficients `F_0 .. F_6` of the dense-output polynomial, `7 * dim`.
     cont: Vec<f64>,
     /// Start and size of the last attempt.
@@ -324,8 +325,6 @@ impl Dop853 {
             k: vec![0.0; ALL_STAGES * dim],
             stage_y: vec![0.0; dim],
             y_new: vec![0.0; dim],
-            err5: vec![0.0; dim],
-            err3: vec![0.0; dim],
             cont: vec![0.0; 7 * dim],
             t: 0.0,
             h: 0.0,
@@ -349,13 +348,31 @@ impl Dop853 {
     }
 
     /// `stage_y <- y + h sum_{j<i} a_ij k_j`.
+    ///
+    /// Computed in blocks of [`CHUNK`] components, each finished over all stages while it is in
+    /// the L1 cache (one pass over memory instead of one per stage); every component sees the
+    /// same operations in the same order as a stage-by-stage sum.
     fn stage_state(&mut self, i: usize, y: &[f64], h: f64) {
         let n = self.dim;
-        self.stage_y.copy_from_slice(y);
+        let mut coef = [(0usize, 0.0f64); ALL_STAGES];
+        let mut m = 0;
         for (j, &aij) in A[i].iter().enumerate() {
             if aij != 0.0 {
-                let ha = h * aij;
-                for (s, kv) in self.stage_y.iter_mut().zip(&self.k[j * n..(j + 1) * n]) {
+                coef[m] = (j, h * aij);
+                m += 1;
+            }
+        }
+        for (c, (s, y)) in self
+            .stage_y
+            .chunks_mut(CHUNK)
+            .zip(y.chunks(CHUNK))
+            .enumerate()
+        {
+            s.copy_from_slice(y);
+            let at = c * CHUNK;
+            for &(j, ha) in &coef[..m] {
+                let kv = &self.k[j * n + at..j * n + at + s.len()];
+                for (s, kv) in s.iter_mut().zip(kv) {
                     *s += ha * kv;
                 }
             }
@@ -404,26 +421,39 @@ impl Dop853 {
     /// the scale `atol + rtol max(|y_i|, |y_new_i|)`.
     pub fn error_norm(&mut self, y: &[f64], rtol: f64, atol: f64) -> f64 {
         let n = self.dim;
-        self.err5.fill(0.0);
-        self.err3.fill(0.0);
-        for j in 0..STEP_STAGES {
-            // e3_j = b_j - bhh_j
+        // (stage, e5_j, e3_j = b_j - bhh_j) for the stages that enter either estimate
+        let mut coef = [(0usize, 0.0f64, 0.0f64); STEP_STAGES];
+        let mut m = 0;
+        for (j, &e5) in E5.iter().enumerate().take(STEP_STAGES) {
             let bhh = BHH.iter().find(|(i, _)| *i == j).map_or(0.0, |(_, v)| *v);
-            let (e5, e3) = (E5[j], A[FSAL][j] - bhh);
-            if e5 == 0.0 && e3 == 0.0 {
-                continue;
-            }
-            let kj = &self.k[j * n..(j + 1) * n];
-            for ((a5, a3), kv) in self.err5.iter_mut().zip(self.err3.iter_mut()).zip(kj) {
-                *a5 += e5 * kv;
-                *a3 += e3 * kv;
+            let e3 = A[FSAL][j] - bhh;
+            if e5 != 0.0 || e3 != 0.0 {
+                coef[m] = (j, e5, e3);
+                m += 1;
             }
         }
+        // Blocks of CHUNK components, as in stage_state; the sums run over i in order.
+        let (mut e5, mut e3) = ([0.0f64; CHUNK], [0.0f64; CHUNK]);
         let (mut s5, mut s3) = (0.0, 0.0);
-        for i in 0..n {
-            let sc = atol + rtol * y[i].abs().max(self.y_new[i].abs());
-            s5 += (self.err5[i] / sc).powi(2);
-            s3 += (self.err3[i] / sc).powi(2);
+        let mut at = 0;
+        while at < n {
+            let len = CHUNK.min(n - at);
+            let (e5, e3) = (&mut e5[..len], &mut e3[..len]);
+            e5.fill(0.0);
+            e3.fill(0.0);
+            for &(j, c5, c3) in &coef[..m] {
+                let kj = &self.k[j * n + at..j * n + at + len];
+                for ((a5, a3), kv) in e5.iter_mut().zip(e3.iter_mut()).zip(kj) {
+                    *a5 += c5 * kv;
+                    *a3 += c3 * kv;
+                }
+            }
+            for (i, (a5, a3)) in e5.iter().zip(e3.iter()).enumerate() {
+                let sc = atol + rtol * y[at + i].abs().max(self.y_new[at + i].abs());
+                s5 += (a5 / sc).powi(2);
+                s3 += (a3 / sc).powi(2);
+            }
+            at += len;
         }
         if s5 == 0.0 && s3 == 0.0 {
             return 0.0;

@@ -741,20 +741,21 @@ pub struct SqrtDistance {
 }
 
 /// `C^{1/2}` of a symmetric positive semi-definite matrix, flat column-major.
+///
+/// `C = U diag(s) U^T` (faer's symmetric eigendecomposition), then
+/// `C^{1/2} = B B^T` with `B = U diag(max(s, 0))^{1/4}`: one blocked product, symmetric by
+/// construction.
 pub fn sqrt_psd(c: MatRef<'_, f64>) -> Vec<f64> {
     let n = check_square(c);
     let evd = c
         .self_adjoint_eigen(Side::Lower)
         .expect("eigendecomposition of C failed");
     let (u, s) = (evd.U(), evd.S().column_vector());
+    let b = Mat::from_fn(n, n, |i, p| u[(i, p)] * s[p].max(0.0).sqrt().sqrt());
     let mut r = vec![0.0; n * n];
-    for j in 0..n {
-        for i in 0..n {
-            r[j * n + i] = (0..n)
-                .map(|p| u[(i, p)] * s[p].max(0.0).sqrt() * u[(j, p)])
-                .sum();
-        }
-    }
+    let mut out = blocked::view_mut(&mut r, n, n);
+    blocked::gram_lower(b.as_ref(), out.as_mut());
+    blocked::mirror_lower(out);
     r
 }
 
