@@ -364,6 +364,9 @@ pub enum Style {
     Markers,
     /// A line with markers.
     LineMarkers,
+    /// Vertical bars with caps: the points come in pairs `(x, low), (x, high)` (a spread over
+    /// seeds, say), made with [`Series::ranges`].
+    Range,
 }
 
 /// A series of points; non-finite points break the line into segments.
@@ -386,6 +389,19 @@ impl Series {
             label: Some(label.into()),
             points,
             style: Style::Line,
+            color: None,
+        }
+    }
+
+    /// Vertical bars from `low` to `high` at each `x` (drawn as [`Style::Range`]).
+    pub fn ranges(label: impl Into<String>, bars: &[(f64, f64, f64)]) -> Self {
+        Self {
+            label: Some(label.into()),
+            points: bars
+                .iter()
+                .flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])
+                .collect(),
+            style: Style::Range,
             color: None,
         }
     }
@@ -681,6 +697,19 @@ impl Panel {
                 })
                 .collect();
             let to_px = |p: &(f64, f64)| chart.backend_coord(p);
+            if s.style == Style::Range {
+                for bar in pts.chunks_exact(2) {
+                    if bar.iter().any(|p| p.0.is_nan() || p.1.is_nan()) {
+                        continue;
+                    }
+                    let ((x, ya), (_, yb)) = (to_px(&bar[0]), to_px(&bar[1]));
+                    stroke(area, &[(x, ya), (x, yb)], color, bitmap)?;
+                    for y in [ya, yb] {
+                        stroke(area, &[(x - 4, y), (x + 4, y)], color, bitmap)?;
+                    }
+                }
+                continue;
+            }
             for seg in split_segments(&pts) {
                 match s.style {
                     Style::Line | Style::LineMarkers => {
@@ -693,7 +722,7 @@ impl Panel {
                             stroke(area, &px, color, bitmap)?;
                         }
                     }
-                    Style::Markers => {}
+                    Style::Markers | Style::Range => {}
                 }
                 if matches!(s.style, Style::Markers | Style::LineMarkers) {
                     let (bx, by) = area.get_base_pixel();
@@ -764,6 +793,23 @@ impl Panel {
                         area.draw(&PathElement::new(vec![(x + 13, mid), (x + 22, mid)], style))
                     }),
                 Style::Markers => area.draw(&dot),
+                Style::Range => area
+                    .draw(&PathElement::new(
+                        vec![(x + 11, mid - 6), (x + 11, mid + 6)],
+                        style,
+                    ))
+                    .and_then(|_| {
+                        area.draw(&PathElement::new(
+                            vec![(x + 7, mid - 6), (x + 15, mid - 6)],
+                            style,
+                        ))
+                    })
+                    .and_then(|_| {
+                        area.draw(&PathElement::new(
+                            vec![(x + 7, mid + 6), (x + 15, mid + 6)],
+                            style,
+                        ))
+                    }),
                 Style::LineMarkers => area
                     .draw(&PathElement::new(vec![(x, mid), (x + 22, mid)], style))
                     .and_then(|_| area.draw(&dot)),

@@ -1504,14 +1504,15 @@ pub enum BDerivativeRule {
 }
 
 /// The 2D experiments' common work: the first image of `source`, its band, the pairs at every
-/// offset with their raw and ZCA MI, and one learned circuit per (offset, K), in parallel.
+/// offset with their raw and ZCA MI, and `seeds` learned circuits per (offset, K), in parallel.
 /// Returns the image name, the signals per offset, the (offset index, K) of each run, and the
-/// runs in that order.
+/// runs in that order, seed-major (see [`learn_pair_groups`]).
 #[allow(clippy::type_complexity)]
 pub fn pair_sweep(
     source: &ImageSource,
     offsets: &[usize],
     ks: &[usize],
+    seeds: usize,
     settings: &PairCircuit<'_>,
     ctx: &RunContext,
 ) -> Result<(String, Vec<PairSignals>, Vec<(usize, usize)>, Vec<PairRun>)> {
@@ -1521,7 +1522,7 @@ pub fn pair_sweep(
         .iter()
         .map(|&d| pair_signals(&band, source.crop, d, ctx))
         .collect::<Result<Vec<_>>>()?;
-    let (combos, runs) = learn_pair_groups(&signals, ks, settings, ctx, |o, k| {
+    let (combos, runs) = learn_pair_groups(&signals, ks, seeds, settings, ctx, |o, k| {
         format!("the K = {k} circuit at offset d = {}", offsets[o])
     })?;
     Ok((name, signals, combos, runs))
@@ -1541,12 +1542,15 @@ pub fn file_pair_signals(file: &FilePairs, ctx: &RunContext) -> Result<PairSigna
     })
 }
 
-/// One learned circuit per (group of pairs, K), in parallel (one task stream each, in the
-/// order of the returned (group index, K) list). `what(group, k)` names a run in errors.
+/// `seeds` learned circuits per (group of pairs, K), in parallel, one task stream each: the
+/// returned runs are seed-major, `runs[s * combos.len() + c]` for seed `s` and the `c`-th
+/// (group index, K) of the returned list, so seed 0 draws the same streams whatever `seeds`
+/// is. `what(group, k)` names a run in errors.
 #[allow(clippy::type_complexity)]
 pub fn learn_pair_groups(
     signals: &[PairSignals],
     ks: &[usize],
+    seeds: usize,
     settings: &PairCircuit<'_>,
     ctx: &RunContext,
     what: impl Fn(usize, usize) -> String + Sync + Send,
@@ -1554,9 +1558,15 @@ pub fn learn_pair_groups(
     let combos: Vec<(usize, usize)> = (0..signals.len())
         .flat_map(|o| ks.iter().map(move |&k| (o, k)))
         .collect();
-    let runs = ctx.par_tasks(combos.len(), "circuits", |t, rng| {
-        let (o, k) = combos[t];
-        learn_pairs(&signals[o].raw, k, settings, rng, ctx, &what(o, k))
+    let runs = ctx.par_tasks(combos.len() * seeds, "circuits", |t, rng| {
+        let (o, k) = combos[t % combos.len()];
+        let seed = t / combos.len();
+        let name = if seeds > 1 {
+            format!("{} (seed {seed})", what(o, k))
+        } else {
+            what(o, k)
+        };
+        learn_pairs(&signals[o].raw, k, settings, rng, ctx, &name)
     })?;
     Ok((combos, runs))
 }

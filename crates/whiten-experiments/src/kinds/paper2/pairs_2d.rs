@@ -217,6 +217,7 @@ impl Pairs2d {
                     &self.source,
                     &offsets,
                     &self.ks,
+                    1,
                     &self.circuit_settings(),
                     ctx,
                 )?;
@@ -237,6 +238,7 @@ impl Pairs2d {
                 let (combos, runs) = learn_pair_groups(
                     &signals,
                     &self.ks,
+                    1,
                     &self.circuit_settings(),
                     ctx,
                     |_, k| format!("the K = {k} circuit on the pairs of {}", file.name),
