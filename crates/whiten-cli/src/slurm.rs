@@ -97,7 +97,8 @@ impl Job {
 # If an array task fails, Slurm cancels the merge job; `whiten merge` then names the
 # missing shards, which are the failed array task ids.
 {directives}set -euo pipefail
-WHITEN="${{WHITEN:-{whiten}}}"
+BINARY={whiten}
+WHITEN="${{WHITEN:-$BINARY}}"
 FILE={file}
 OUT={out}
 NAME={name_q}
