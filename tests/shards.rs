@@ -248,7 +248,11 @@ fn bad_shard_arguments_are_refused() {
     }
     let out = whiten(&["merge", &root]);
     assert_eq!(out.status.code(), Some(2), "merge without parts");
-    assert!(text(&out.stderr).contains("<PARTS>"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("<PARTS>"),
+        "{}",
+        text(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

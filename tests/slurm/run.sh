@@ -139,6 +139,7 @@ echo "$submitted"
 array=$(sed -n 's/.*submitted array job \([0-9][0-9]*\).*/\1/p' <<<"$submitted")
 merge=$(sed -n 's/.*merge job \([0-9][0-9]*\).*/\1/p' <<<"$submitted")
 [ -n "$array" ] && [ -n "$merge" ] || fail "no job ids in the output of whiten slurm --submit"
+squeue --me # the README's second line
 
 # 4. Wait for the array and the merge (accounting is off: poll squeue), at most 5 minutes.
 for _ in $(seq 300); do

@@ -253,7 +253,9 @@ impl OnlineLearning {
             .collect();
         // Task `combos.len()` is the noise-floor run (the last task: the others keep their
         // random streams whatever the floor needs).
-        let mut runs: Vec<(Trace, Exact<Option<[Mat<f64>; 2]>>)> =
+        // Per task: the errors and the learned `[M, W]` (none for the floor task).
+        type Learned = Exact<Option<[Mat<f64>; 2]>>;
+        let mut runs: Vec<(Trace, Learned)> =
             ctx.par_tasks(combos.len() + 1, "online", |t, rng| {
                 let Some(&(init, scale)) = combos.get(t) else {
                     let what = "noise floor, start at C^{1/2}";
