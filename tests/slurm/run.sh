@@ -10,7 +10,9 @@
 # Usage: tests/slurm/run.sh [WHITEN_BINARY]   (default: ${CARGO_TARGET_DIR:-target}/debug/whiten)
 #
 # Needs root and apt-get (Debian). Without them it prints "SKIPPED slurm test: <why>" and
-# exits 0; under CI=true, as root with apt-get, it must pass.
+# exits 0; under CI=true, as root with apt-get, it must pass. Then a failed array task: the
+# merge job is cancelled, `whiten merge` names the task id, and submitting again re-runs that
+# shard alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -142,15 +144,16 @@ merge=$(sed -n 's/.*merge job \([0-9][0-9]*\).*/\1/p' <<<"$submitted")
 squeue --me # the README's second line
 
 # 4. Wait for the array and the merge (accounting is off: poll squeue), at most 5 minutes.
-for _ in $(seq 300); do
-    [ -z "$(squeue -h -j "$array,$merge" 2>/dev/null)" ] && break
-    sleep 1
-done
-[ -z "$(squeue -h -j "$array,$merge" 2>/dev/null)" ] || {
+wait_for() {
+    for _ in $(seq 300); do
+        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
+        sleep 1
+    done
     squeue
-    scancel "$array" "$merge" || true
-    fail "the jobs did not finish within 5 minutes"
+    scancel ${1//,/ } || true
+    fail "jobs $1 did not finish within 5 minutes"
 }
+wait_for "$array,$merge"
 logs=results/survey.slurm-logs
 for f in "$logs"/*.out; do
     echo "--- $f"
@@ -167,4 +170,43 @@ done
 diff -r single/survey results/survey || fail "the merged folder differs from the unsharded run's"
 files=$(find results/survey -type f | wc -l)
 log "array job $array (3 shards) and merge job $merge (afterok): results/survey/ ($files files) is byte-identical to the unsharded run"
+
+# 6. A failed array task: array task 1 fails once (a wrapper in $WHITEN, which the jobs
+# inherit), Slurm cancels the merge, the merge by hand names task id 1, and submitting again
+# re-runs shard 1 alone (0 and 2 are up to date) and merges.
+cat >wrapper.sh <<WRAPPER
+#!/bin/bash
+if [ "\${SLURM_ARRAY_TASK_ID:-}" = 1 ] && [ ! -f "$work/let-1-pass" ]; then
+    echo "array task 1 fails on purpose" >&2
+    exit 3
+fi
+exec "$whiten" "\$@"
+WRAPPER
+chmod +x wrapper.sh
+rm -rf results
+submit() {
+    submitted=$(WHITEN="$work/wrapper.sh" "$whiten" slurm survey.ron --tasks 3 --out results --submit)
+    echo "$submitted"
+    array=$(sed -n 's/.*submitted array job \([0-9][0-9]*\).*/\1/p' <<<"$submitted")
+    merge=$(sed -n 's/.*merge job \([0-9][0-9]*\).*/\1/p' <<<"$submitted")
+    wait_for "$array,$merge"
+}
+submit
+[ ! -e results/survey ] || fail "a merge ran although array task 1 failed"
+if "$whiten" merge results results/survey.shard-*-of-3 >merge-by-hand.out 2>&1; then
+    fail "the merge of shards 0 and 2 succeeded"
+fi
+cat merge-by-hand.out
+grep -q "missing shard 1/3 (array task id 1)" merge-by-hand.out ||
+    fail "the merge does not name the failed array task"
+[ ! -e results/survey ] || fail "a refused merge wrote results/survey/"
+touch let-1-pass
+submit
+for i in 0 2; do
+    grep -q "skipped survey shard $i/3 (up to date" "$logs/shard-$i.out" ||
+        fail "re-submitted shard $i was not skipped as up to date"
+done
+grep -q "shard 1/3: 1 of 3 tasks" "$logs/shard-1.out" || fail "shard 1 did not re-run"
+diff -r single/survey results/survey || fail "after re-submitting, the merged folder differs"
+log "failed array task 1: merge job cancelled, whiten merge names task id 1; submitted again: shards 0 and 2 skipped, 1 ran, merged byte-identical"
 echo "PASSED slurm test in $(($(date +%s) - start_time)) s"
