@@ -5,7 +5,16 @@
 //! whiten describe offline_learning
 //! whiten check experiments/*.ron
 //! whiten run experiments/offline_learning.ron --out results --threads 2
+//! whiten run survey.ron --out results --shard 1/4     # shard 1 of 4: results/survey.shard-1-of-4/
+//! whiten merge results results/survey.shard-*-of-4    # results/survey/, as one run writes it
+//! whiten slurm survey.ron --tasks 4 --out results --submit   # the same on a Slurm cluster
 //! ```
+//!
+//! `--shard I/N` (0 <= I < N, as `$SLURM_ARRAY_TASK_ID` with `--array=0-(N-1)`) runs the
+//! tasks `i` of each experiment with `i % N == I` and writes a part folder; `whiten merge`
+//! checks that the parts are one configuration's complete set and writes the folder the
+//! unsharded run would have written, byte for byte (see `whiten_experiments::shard`).
+//! `whiten slurm` writes a job script for both (see the `slurm` module).
 //!
 //! `whiten check` loads and checks files (syntax, fields, parameters, image files, unique
 //! names, the estimated peak memory) without running anything or writing any file.
@@ -27,6 +36,8 @@
 // A command-line program: printing results to stdout and errors to stderr is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod slurm;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,7 +48,8 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use whiten_experiments::resources::{self, format_bytes};
 use whiten_experiments::{
-    ExperimentError, Outcome, Registry, RunOptions, builtin_registry, load_file, run_or_skip,
+    ExperimentError, Outcome, Outputs, Registry, RunOptions, ShardOutcome, ShardSpec,
+    builtin_registry, load_file, merge, run_or_skip, run_shard_or_skip,
 };
 
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
@@ -98,6 +110,44 @@ enum Command {
         /// memory available now).
         #[arg(long, value_parser = parse_memory)]
         max_memory: Option<f64>,
+        /// Run only shard I of N (0 <= I < N) of each experiment's tasks, into
+        /// OUT/<name>.shard-I-of-N/; `whiten merge` gathers the parts.
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<ShardSpec>,
+    },
+    /// Merge the part folders of a sharded run into OUT_DIR/<name>/, byte-identical to the
+    /// unsharded run's folder (refuses missing, duplicated or foreign shards, writing nothing).
+    Merge {
+        /// Output root, as `run --out`: the merged folder is OUT_DIR/<name>/.
+        out_dir: PathBuf,
+        /// The part folders (OUT/<name>.shard-I-of-N/), one per shard.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+    },
+    /// Write (and with --submit, submit) a Slurm job script: a job array of N shards and a
+    /// merge job that runs once the whole array succeeded.
+    Slurm {
+        /// The RON experiment file.
+        file: PathBuf,
+        /// Array tasks (shards).
+        #[arg(long, value_name = "N")]
+        tasks: usize,
+        /// Output root on the cluster's shared file system (parts, merged folder, the script
+        /// OUT/<name>.slurm.sh and the jobs' logs OUT/<name>.slurm-logs/).
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Slurm partition (default: the cluster's default).
+        #[arg(long, value_name = "P")]
+        partition: Option<String>,
+        /// Time limit of each job, as sbatch takes it (60, 1:00:00, 1-00:00:00).
+        #[arg(long, value_name = "T")]
+        time: Option<String>,
+        /// CPUs per array task (the shard's worker threads).
+        #[arg(long, value_name = "C", default_value_t = 1)]
+        cpus: usize,
+        /// Submit the script with sbatch right away.
+        #[arg(long)]
+        submit: bool,
     },
 }
 
@@ -128,6 +178,14 @@ enum Status {
     Failed,
     /// Stopped by Ctrl-C.
     Interrupted,
+}
+
+/// Parses `--shard I/N`.
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse::<ShardSpec>().map_err(|e| match e {
+        ExperimentError::BadShard { reason, .. } => reason,
+        other => other.to_string(),
+    })
 }
 
 /// Runs a command.
@@ -192,6 +250,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             threads,
             force,
             max_memory,
+            shard,
         } => {
             if let Some(n) = threads {
                 anyhow::ensure!(n >= 1, "--threads must be at least 1");
@@ -200,20 +259,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
                     .build_global()
                     .context("cannot start the thread pool")?;
             }
-            let cancel = Arc::new(AtomicBool::new(false));
-            let flag = cancel.clone();
-            let handler = ctrlc::set_handler(move || {
-                if flag.swap(true, Ordering::SeqCst) {
-                    eprintln!("whiten: second interrupt, stopping now");
-                    std::process::exit(i32::from(INTERRUPTED));
-                }
-                eprintln!(
-                    "whiten: interrupt: stopping the current experiment (nothing of it is written; Ctrl-C again to stop at once)"
-                );
-            });
-            if let Err(e) = handler {
-                tracing::warn!("cannot handle Ctrl-C: {e}");
-            }
+            let cancel = interrupt_flag();
             // An unusable output folder is refused before any computation.
             check_out_dir(&out)?;
             let opts = RunOptions {
@@ -223,9 +269,99 @@ fn dispatch(cli: Cli) -> anyhow::Result<Status> {
                 force,
                 cancel: Some(cancel),
             };
-            run(&registry, &files, &opts, max_memory)
+            run(&registry, &files, &opts, max_memory, shard)
+        }
+        Command::Merge { out_dir, parts } => {
+            check_out_dir(&out_dir)?;
+            let opts = RunOptions {
+                out: out_dir,
+                seed: None,
+                progress: true,
+                force: false,
+                cancel: Some(interrupt_flag()),
+            };
+            let m = match merge(&parts, &opts, &registry) {
+                Ok(m) => m,
+                Err(ExperimentError::Cancelled { .. }) => {
+                    println!("abandoned merge (interrupted; nothing written)");
+                    return Ok(Status::Interrupted);
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    println!("failed merge (nothing written)");
+                    return Ok(Status::Failed);
+                }
+            };
+            let done = &m.completed;
+            println!(
+                "merged {:<22} {} tasks from {} shards (slowest: shard {}, {:.2} s) into {}: {} files{}",
+                m.name,
+                m.tasks,
+                m.shards,
+                m.slowest.0,
+                m.slowest.1.as_secs_f64(),
+                done.dir.display(),
+                done.files.len(),
+                outcome_note(&done.outputs)
+            );
+            for w in &done.outputs.warnings {
+                println!("  warning: {w}");
+            }
+            Ok(Status::Ok)
+        }
+        Command::Slurm {
+            file,
+            tasks,
+            out,
+            partition,
+            time,
+            cpus,
+            submit,
+        } => {
+            let loaded = load_file(&file, &registry)?;
+            let job = slurm::Job {
+                name: loaded.name.clone(),
+                file,
+                out,
+                tasks,
+                partition,
+                time,
+                cpus,
+            };
+            let script = job.write()?;
+            println!(
+                "wrote {} ({} shards of {} and a merge job after them)",
+                script.display(),
+                tasks,
+                loaded.name
+            );
+            if submit {
+                slurm::submit(&script)?;
+            } else {
+                println!("submit it with: bash {}", script.display());
+            }
+            Ok(Status::Ok)
         }
     }
+}
+
+/// A flag set by the first Ctrl-C (the second exits at once).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let handler = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("whiten: second interrupt, stopping now");
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!(
+            "whiten: interrupt: stopping the current experiment (nothing of it is written; Ctrl-C again to stop at once)"
+        );
+    });
+    if let Err(e) = handler {
+        tracing::warn!("cannot handle Ctrl-C: {e}");
+    }
+    cancel
 }
 
 /// Creates `out` if needed and checks that a file can be written there (a probe, removed at
@@ -294,11 +430,49 @@ fn load_all(
     (loaded, ok)
 }
 
+/// `, claims 2/3, FAILED: p2.x, comparisons 1/1 agree, 2 warnings (...)`.
+fn outcome_note(outputs: &Outputs) -> String {
+    let warnings = &outputs.warnings;
+    // Comparisons (informative claims) are counted apart: they cannot fail.
+    let (claims, comparisons): (Vec<_>, Vec<_>) =
+        outputs.claims.iter().partition(|c| !c.informative);
+    let mut failed_claims: Vec<&str> = claims
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| c.id.as_str())
+        .collect();
+    failed_claims.sort_unstable();
+    let differ = comparisons.iter().filter(|c| !c.pass).count();
+    let mut note = String::new();
+    if !claims.is_empty() {
+        note += &format!(
+            ", claims {}/{}",
+            claims.len() - failed_claims.len(),
+            claims.len()
+        );
+        if !failed_claims.is_empty() {
+            note += &format!(", FAILED: {}", failed_claims.join(", "));
+        }
+    }
+    if !comparisons.is_empty() {
+        note += &format!(
+            ", comparisons {}/{} agree",
+            comparisons.len() - differ,
+            comparisons.len()
+        );
+    }
+    if !warnings.is_empty() {
+        note += &format!(", {} warnings (summary.json: warnings)", warnings.len());
+    }
+    note
+}
+
 fn run(
     registry: &Registry,
     files: &[PathBuf],
     opts: &RunOptions,
     max_memory: Option<f64>,
+    shard: Option<ShardSpec>,
 ) -> anyhow::Result<Status> {
     let threads = rayon::current_num_threads();
     let (loaded, mut ok) = load_all(registry, files, threads, max_memory);
@@ -317,41 +491,36 @@ fn run(
             not_run.push(l.name.as_str());
             continue;
         }
-        match run_or_skip(l, opts) {
-            Ok(Outcome::Ran(done)) => {
+        let result = match shard {
+            Some(spec) => run_shard_or_skip(l, opts, spec).map(|o| match o {
+                ShardOutcome::Ran(s) => {
+                    println!(
+                        "ok     {:<22} shard {}: {} of {} tasks in {} ({:.2} s)",
+                        l.name,
+                        s.spec,
+                        s.tasks.len(),
+                        s.task_count,
+                        s.dir.display(),
+                        s.elapsed.as_secs_f64()
+                    );
+                    None
+                }
+                ShardOutcome::Skipped { .. } => {
+                    println!(
+                        "skipped {} shard {spec} (up to date; --force to re-run)",
+                        l.name
+                    );
+                    None
+                }
+            }),
+            None => run_or_skip(l, opts).map(Some),
+        };
+        match result {
+            Ok(None) => completed.push(l.name.as_str()),
+            Ok(Some(Outcome::Ran(done))) => {
                 completed.push(l.name.as_str());
                 let warnings = &done.outputs.warnings;
-                // Comparisons (informative claims) are counted apart: they cannot fail.
-                let (claims, comparisons): (Vec<_>, Vec<_>) =
-                    done.outputs.claims.iter().partition(|c| !c.informative);
-                let mut failed_claims: Vec<&str> = claims
-                    .iter()
-                    .filter(|c| !c.pass)
-                    .map(|c| c.id.as_str())
-                    .collect();
-                failed_claims.sort_unstable();
-                let differ = comparisons.iter().filter(|c| !c.pass).count();
-                let mut note = String::new();
-                if !claims.is_empty() {
-                    note += &format!(
-                        ", claims {}/{}",
-                        claims.len() - failed_claims.len(),
-                        claims.len()
-                    );
-                    if !failed_claims.is_empty() {
-                        note += &format!(", FAILED: {}", failed_claims.join(", "));
-                    }
-                }
-                if !comparisons.is_empty() {
-                    note += &format!(
-                        ", comparisons {}/{} agree",
-                        comparisons.len() - differ,
-                        comparisons.len()
-                    );
-                }
-                if !warnings.is_empty() {
-                    note += &format!(", {} warnings (summary.json: warnings)", warnings.len());
-                }
+                let note = outcome_note(&done.outputs);
                 println!(
                     "ok     {:<22} {} files in {} ({:.2} s{note})",
                     l.name,
@@ -363,7 +532,7 @@ fn run(
                     println!("  warning: {w}");
                 }
             }
-            Ok(Outcome::Skipped { .. }) => {
+            Ok(Some(Outcome::Skipped { .. })) => {
                 completed.push(l.name.as_str());
                 println!("skipped {} (up to date; --force to re-run)", l.name);
             }

@@ -13,6 +13,12 @@
 //! their interruption errors become [`ExperimentError::Cancelled`] through
 //! [`RunContext::numerical`] and [`RunContext::integration`]. The flag is set by the caller (the CLI sets it on Ctrl-C); this library
 //! handles no signals.
+//!
+//! Shards: a context may run only a slice of an experiment's tasks and stop
+//! ([`crate::shard`]), or take every task's result from the parts of a sharded run instead
+//! of computing them. Both happen inside [`RunContext::par_tasks`], so every kind whose work
+//! goes through it can be sharded without code of its own; its task results must therefore
+//! serialise (exactly: [`crate::shard::encode`]).
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -22,9 +28,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use whiten_core::CoreError;
 
 use crate::error::{ExperimentError, Result};
+use crate::shard::{MergedTasks, ShardSlot};
 
 /// Where and how an experiment runs.
 #[derive(Debug, Clone)]
@@ -33,6 +42,20 @@ pub struct RunContext {
     seed: u64,
     show_progress: bool,
     cancel: Option<Arc<AtomicBool>>,
+    tasks: Tasks,
+}
+
+/// What [`RunContext::par_tasks`] does with an experiment's tasks.
+#[derive(Debug, Clone, Default)]
+enum Tasks {
+    /// Computes them all (a normal run).
+    #[default]
+    All,
+    /// Computes the shard's slice of the first call's tasks, keeps their encoded results in
+    /// the slot and stops the experiment ([`ExperimentError::ShardDone`]).
+    Shard(Arc<ShardSlot>),
+    /// Takes the first call's results from the merged parts; later calls compute.
+    Merge(Arc<MergedTasks>),
 }
 
 impl RunContext {
@@ -44,7 +67,21 @@ impl RunContext {
             seed,
             show_progress: std::io::stderr().is_terminal(),
             cancel: None,
+            tasks: Tasks::All,
         }
+    }
+
+    /// A context that computes only shard `slot`'s slice of the tasks of the first
+    /// [`Self::par_tasks`] call, keeps their results in the slot and ends the run there.
+    pub(crate) fn sharded(mut self, slot: Arc<ShardSlot>) -> Self {
+        self.tasks = Tasks::Shard(slot);
+        self
+    }
+
+    /// A context whose first [`Self::par_tasks`] call returns the results held by `merged`.
+    pub(crate) fn merging(mut self, merged: Arc<MergedTasks>) -> Self {
+        self.tasks = Tasks::Merge(merged);
+        self
     }
 
     /// Lets the run be cancelled: once `flag` is set, no new task starts and the run ends
@@ -137,15 +174,42 @@ impl RunContext {
     /// Results come back in task order; the first error (in task order) is returned. Once the
     /// context is [cancelled](Self::cancelled), tasks not yet started are skipped and the
     /// result is [`ExperimentError::Cancelled`] (unless an earlier task failed).
+    ///
+    /// In a sharded run the first call computes only the shard's tasks and returns
+    /// [`ExperimentError::ShardDone`] (the experiment stops, the runner writes the part); in a
+    /// merge it returns the results read from the parts. The results serialise for that.
     pub fn par_tasks<T, F>(&self, count: usize, label: &str, f: F) -> Result<Vec<T>>
+    where
+        T: Send + Serialize + DeserializeOwned,
+        F: Fn(usize, &mut ChaCha8Rng) -> Result<T> + Sync + Send,
+    {
+        match &self.tasks {
+            Tasks::Shard(slot) if slot.is_open() => {
+                let mine = slot.spec().tasks(count);
+                let results = self.run_tasks(&mine, label, &f)?;
+                slot.keep(self, count, label, &mine, &results)?;
+                Err(ExperimentError::ShardDone {
+                    experiment: self.name.clone(),
+                })
+            }
+            Tasks::Merge(merged) => match merged.take(self, count, label)? {
+                Some(results) => Ok(results),
+                None => self.run_tasks(&(0..count).collect::<Vec<_>>(), label, &f),
+            },
+            _ => self.run_tasks(&(0..count).collect::<Vec<_>>(), label, &f),
+        }
+    }
+
+    /// Runs the tasks `indices` in parallel; results in the order of `indices`.
+    fn run_tasks<T, F>(&self, indices: &[usize], label: &str, f: &F) -> Result<Vec<T>>
     where
         T: Send,
         F: Fn(usize, &mut ChaCha8Rng) -> Result<T> + Sync + Send,
     {
-        let bar = self.progress(count as u64, label);
-        let results: Vec<Result<T>> = (0..count)
-            .into_par_iter()
-            .map(|i| {
+        let bar = self.progress(indices.len() as u64, label);
+        let results: Vec<Result<T>> = indices
+            .par_iter()
+            .map(|&i| {
                 if self.cancelled() {
                     return Err(self.cancellation());
                 }

@@ -143,6 +143,66 @@ pub enum ExperimentError {
         /// The experiment's name.
         experiment: String,
     },
+    /// Internal to sharded runs: the experiment computed its shard's tasks and stops there
+    /// ([`crate::shard`]); the runner writes the part folder. Never seen outside a shard run.
+    #[error("experiment `{experiment}`: shard computed (its part is written by the runner)")]
+    ShardDone {
+        /// The experiment's name.
+        experiment: String,
+    },
+    /// A `--shard I/N` that is not two integers with `0 <= I < N`.
+    #[error("--shard {text}: {reason}")]
+    BadShard {
+        /// The argument as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A part folder that cannot be merged: not a part, incomplete, corrupted, foreign (another
+    /// configuration, code or inputs), or not matching the experiment's tasks.
+    #[error("{}: {reason}", part.display())]
+    BadPart {
+        /// The part folder.
+        part: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The same shard given twice to a merge.
+    #[error("shard {index}/{count} of `{experiment}` is given twice: {} and {}", first.display(), second.display())]
+    DuplicateShard {
+        /// The experiment's name.
+        experiment: String,
+        /// The shard's index (0-based, as `$SLURM_ARRAY_TASK_ID`).
+        index: usize,
+        /// Number of shards.
+        count: usize,
+        /// One part folder.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// Shards missing from a merge (each a failed or never-run array task, say).
+    #[error("`{experiment}`: {}; nothing written. Re-run them: shards that are up to date are skipped", missing_shards(missing, *count))]
+    MissingShards {
+        /// The experiment's name.
+        experiment: String,
+        /// The missing shard indices.
+        missing: Vec<usize>,
+        /// Number of shards.
+        count: usize,
+    },
+}
+
+/// `missing shards 1/4, 3/4 (array task ids 1, 3)`.
+fn missing_shards(missing: &[usize], count: usize) -> String {
+    let plural = if missing.len() == 1 { "" } else { "s" };
+    let shards: Vec<String> = missing.iter().map(|i| format!("{i}/{count}")).collect();
+    let ids: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    format!(
+        "missing shard{plural} {} (array task id{plural} {})",
+        shards.join(", "),
+        ids.join(", ")
+    )
 }
 
 /// Result with [`ExperimentError`].

@@ -12,6 +12,9 @@
 //! * [`output`] and [`plot`]: summaries (`summary.json`), tables (CSV), figures (SVG, PNG),
 //!   paper claims; [`runner`] writes them atomically into `OUT/<name>/`, with a
 //!   [`manifest`] that lets `whiten run` skip up-to-date experiments.
+//! * [`shard`]: one experiment's tasks split over several processes (`--shard I/N`, a Slurm
+//!   job array) and the merge of their parts into the folder one run would have written;
+//!   [`stored`]: exact serde forms of the model types that task results hold.
 //! * [`images`]: image files (Sun raster, PNG, PGM, JPEG, TIFF) read as greyscale in [0, 1].
 //! * [`data`]: users' own data files, data matrices and signals (`.npy`, `.csv`); [`npy`]:
 //!   the `.npy` reader and writer (learned parameters are saved as `.npy`).
@@ -40,6 +43,8 @@ pub mod paths;
 pub mod plot;
 pub mod resources;
 pub mod runner;
+pub mod shard;
+pub mod stored;
 
 pub use config::{Loaded, load_file, load_str};
 pub use context::RunContext;
@@ -50,3 +55,4 @@ pub use output::{Cell, Claim, Outputs, Table};
 pub use paths::PathParam;
 pub use plot::{Axis, Figure, Legend, Panel, Raster, Scale, Series, Style};
 pub use runner::{Completed, Outcome, RunOptions, is_up_to_date, run_one, run_or_skip};
+pub use shard::{Merged, ShardOutcome, ShardRun, ShardSpec, merge, run_shard, run_shard_or_skip};

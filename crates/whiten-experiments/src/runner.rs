@@ -130,8 +130,14 @@ pub struct Completed {
 /// outputs, with `manifest.json` last. Stale temporary folders of the experiment are removed
 /// first. A failed or cancelled run writes nothing.
 pub fn run_one(loaded: &Loaded, opts: &RunOptions) -> Result<Completed> {
-    clean_stale(&opts.out, &loaded.name)?;
     let (seed, config, hash) = resolved(loaded, opts);
+    let ctx = context(loaded, opts, seed)?;
+    run_in(loaded, opts, &ctx, &config, &hash, || Ok(()))
+}
+
+/// The run context of `loaded` under `opts` with master seed `seed` (an error if the run is
+/// already cancelled).
+pub(crate) fn context(loaded: &Loaded, opts: &RunOptions, seed: u64) -> Result<RunContext> {
     let mut ctx = RunContext::new(&loaded.name, seed);
     if !opts.progress {
         ctx = ctx.without_progress();
@@ -142,10 +148,26 @@ pub fn run_one(loaded: &Loaded, opts: &RunOptions) -> Result<Completed> {
             return Err(ctx.cancellation());
         }
     }
-    info!(name = %loaded.name, kind = loaded.experiment.kind(), seed, "running");
+    Ok(ctx)
+}
+
+/// Runs `loaded` in `ctx`, calls `after_run` (a last check before anything is written), then
+/// writes its outputs, `config` as `config.ron` and the manifest for `hash` into
+/// `opts.out/<name>/` atomically. Stale temporary folders are removed first.
+pub(crate) fn run_in(
+    loaded: &Loaded,
+    opts: &RunOptions,
+    ctx: &RunContext,
+    config: &str,
+    hash: &str,
+    after_run: impl FnOnce() -> Result<()>,
+) -> Result<Completed> {
+    clean_stale(&opts.out, &loaded.name)?;
+    info!(name = %loaded.name, kind = loaded.experiment.kind(), seed = ctx.seed(), "running");
     let start = Instant::now();
-    let outputs = loaded.experiment.run(&ctx)?;
+    let outputs = loaded.experiment.run(ctx)?;
     let elapsed = start.elapsed();
+    after_run()?;
     let dir = opts.out.join(&loaded.name);
     let files: Vec<PathBuf> = write_atomically(&opts.out, &loaded.name, |tmp| {
         let mut files = outputs.write_into(tmp)?;
@@ -157,7 +179,7 @@ pub fn run_one(loaded: &Loaded, opts: &RunOptions) -> Result<Completed> {
             .filter_map(|f| f.strip_prefix(tmp).ok().map(Path::to_path_buf))
             .collect();
         // Written last: its presence marks the folder complete.
-        Manifest::describe(tmp, &files, &hash)?.write(tmp)?;
+        Manifest::describe(tmp, &files, hash)?.write(tmp)?;
         files.push(PathBuf::from(MANIFEST_FILE));
         Ok(files)
     })?;

@@ -307,6 +307,33 @@ impl Circuit {
         Ok(c)
     }
 
+    /// Rebuilds a circuit exactly from what its accessors return ([`Circuit::n`],
+    /// [`Circuit::k`], [`Circuit::w`], [`Circuit::g`], [`Circuit::theta`],
+    /// [`Circuit::options`], [`Circuit::directions`]): the same checks as [`Circuit::new`],
+    /// but `W` is kept as it is (not rescaled), so a stored circuit comes back bit for bit.
+    pub fn from_parts(
+        n: usize,
+        k: usize,
+        w: Vec<f64>,
+        g: Vec<f64>,
+        theta: Vec<f64>,
+        options: CircuitOptions,
+        directions: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        let mut c = Self::new_raw(n, k, w, g, theta, options)?;
+        if let Some(d) = &directions
+            && d.len() != k
+        {
+            return Err(CoreError::DimensionMismatch {
+                what: "directions",
+                expected: k,
+                got: d.len(),
+            });
+        }
+        c.groups = directions;
+        Ok(c)
+    }
+
     /// Which direction each unit uses: `None` when every unit has its own column of `W`;
     /// `Some(d)` when unit `i` shares direction `d[i]` with the other units of that value
     /// ([`Circuit::with_components`]).

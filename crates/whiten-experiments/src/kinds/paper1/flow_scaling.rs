@@ -69,7 +69,7 @@ impl Default for FlowScaling {
 const NETWORKS: [&str; 2] = ["direct", "interneuron"];
 
 /// One solve's result.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Solve {
     time: f64,
     rhs: usize,

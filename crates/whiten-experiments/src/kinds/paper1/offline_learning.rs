@@ -71,11 +71,12 @@ impl Default for OfflineLearning {
 }
 
 /// One network's run: errors after 0, 1, 2, ... updates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Trajectory {
     pub errors: Vec<f64>,
     pub reached: Option<usize>,
     /// The learned synapses at the end: `M` (direct) or `W` (interneurons).
+    #[serde(with = "crate::stored")]
     pub state: faer::Mat<f64>,
 }
 

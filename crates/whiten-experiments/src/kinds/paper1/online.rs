@@ -133,7 +133,7 @@ pub(crate) struct Stream<'a> {
 }
 
 /// Errors recorded for the two networks (index 0 direct, 1 interneuron).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Trace {
     /// Samples seen at each record.
     pub samples: Vec<usize>,

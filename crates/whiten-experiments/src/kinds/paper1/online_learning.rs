@@ -26,6 +26,7 @@ use crate::output::{Cell, Outputs, Table, json_float};
 use crate::paths::PathParam;
 use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
+use crate::stored::Exact;
 
 /// Parameters of `online_learning`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,22 +253,25 @@ impl OnlineLearning {
             .collect();
         // Task `combos.len()` is the noise-floor run (the last task: the others keep their
         // random streams whatever the floor needs).
-        let mut runs: Vec<(Trace, Option<[Mat<f64>; 2]>)> =
+        // Per task: the errors and the learned `[M, W]` (none for the floor task).
+        type Learned = Exact<Option<[Mat<f64>; 2]>>;
+        let mut runs: Vec<(Trace, Learned)> =
             ctx.par_tasks(combos.len() + 1, "online", |t, rng| {
                 let Some(&(init, scale)) = combos.get(t) else {
                     let what = "noise floor, start at C^{1/2}";
                     return NoiseFloor::stream(&sources[0], self.k, &stream, rng, ctx, what)
-                        .map(|trace| (trace, None));
+                        .map(|trace| (trace, Exact(None)));
                 };
                 let what = format!("{} init, c = {scale}", init.label());
                 let (mut d, mut w) = initial_networks(init, self.n, self.k, scale, rng)
                     .map_err(|e| ctx.numerical(&what, e))?;
                 let trace = stream.run([&mut d, &mut w], rng, ctx, &what)?;
-                Ok((trace, Some([d.state().to_owned(), w.state().to_owned()])))
+                let learned = [d.state().to_owned(), w.state().to_owned()];
+                Ok((trace, Exact(Some(learned))))
             })?;
         let (floor_trace, _) = runs.pop().expect("the floor task");
         let (traces, learned): (Vec<Trace>, Vec<_>) = runs.into_iter().unzip();
-        let learned: Vec<[Mat<f64>; 2]> = learned.into_iter().flatten().collect();
+        let learned: Vec<[Mat<f64>; 2]> = learned.into_iter().filter_map(|e| e.0).collect();
         let floor = NoiseFloor::from_trace(&floor_trace, self.eta, self.batch);
         let threshold = floor
             .thresholds(self.threshold, self.floor_factor)

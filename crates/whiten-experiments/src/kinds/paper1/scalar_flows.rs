@@ -60,6 +60,7 @@ impl Default for ScalarFlows {
 const FLOWS: [&str; 2] = ["direct", "interneuron"];
 
 /// One flow from one `m_0`: the event time and the trajectory, with closed forms.
+#[derive(Serialize, Deserialize)]
 struct Run {
     t_numeric: f64,
     t_closed: f64,

@@ -120,7 +120,7 @@ struct Source {
 }
 
 /// One probe of the sequence run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Probe {
     step: usize,
     g: f64,
@@ -129,6 +129,7 @@ struct Probe {
 }
 
 /// Learning on one image alone, from the common start.
+#[derive(Serialize, Deserialize)]
 struct Alone {
     g: f64,
     theta: f64,
@@ -399,6 +400,7 @@ impl Experiment for CircuitAdaptation {
         let start = self.start(ctx)?;
         // Task 0: the switching sequence; task 1 + i: image i alone, as long as one phase.
         let n_images = self.images.len();
+        #[derive(Serialize, Deserialize)]
         enum Outcome {
             Sequence(Vec<Probe>),
             Alone(Alone),

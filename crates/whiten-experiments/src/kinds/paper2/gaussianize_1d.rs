@@ -116,9 +116,11 @@ impl Default for Gaussianize1d {
 }
 
 /// Everything measured on one image.
+#[derive(Serialize, Deserialize)]
 struct ImageResult {
     name: String,
     /// The image; `None` for a signal file.
+    #[serde(with = "crate::stored")]
     image: Option<whiten_core::signal::Image>,
     /// Mean and standard deviation of a signal file's samples (removed before fitting).
     standardised: Option<(f64, f64)>,
@@ -141,6 +143,7 @@ struct ImageResult {
     sorted: Vec<f64>,
     responses: Vec<f64>,
     signal: Vec<f64>,
+    #[serde(with = "crate::stored")]
     circuit: Circuit,
 }
 

@@ -93,6 +93,7 @@ impl Default for ImageSurvey {
 }
 
 /// Everything measured on one image.
+#[derive(Serialize, Deserialize)]
 struct Row {
     name: String,
     alpha: f64,

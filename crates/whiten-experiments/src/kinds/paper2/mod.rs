@@ -798,10 +798,12 @@ fn shuffle<R: Rng>(v: &mut [usize], rng: &mut R) {
 }
 
 /// A circuit learned on 2D pairs, with its responses and their mutual information.
+#[derive(Serialize, Deserialize)]
 pub struct PairRun {
     /// Interneurons.
     pub k: usize,
     /// The learned circuit.
+    #[serde(with = "crate::stored")]
     pub circuit: Circuit,
     /// Responses to every pair.
     pub responses: Vec<[f64; 2]>,
@@ -877,7 +879,7 @@ pub struct OneDRun {
 }
 
 /// One candidate of [`ThetaMode::Auto`]: its mode and its score, or why it failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// The candidate's mode, as written in RON (`Learned`, `Initial`, `Grid([1.0, 3.0])`).
     pub mode: String,
