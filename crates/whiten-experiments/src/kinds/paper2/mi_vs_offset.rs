@@ -328,14 +328,14 @@ impl MiVsOffset {
                     let all = cell.every10.iter().all(|&v| v > signals[o].mi_zca.0);
                     let seeds = match (self.seeds > 1, all) {
                         (false, _) => "",
-                        (true, true) => " (every seed)",
+                        (true, true) => " (all seeds)",
                         (true, false) => " (median)",
                     };
                     format!("d = {}{seeds}", self.offsets[o])
                 })
                 .collect();
             if !above.is_empty() {
-                p = p.note(format!("K = {k} above ZCA at {}", above.join(", ")));
+                p = p.note(format!("K = {k} > ZCA: {}", above.join(", ")));
             }
         }
         Figure::single(
@@ -343,6 +343,7 @@ impl MiVsOffset {
             "Mutual information of coefficient pairs against offset",
             p.legend_at(Legend::LowerLeft),
         )
+        .with_panel_size(760, 480)
     }
 
     /// At short offsets, every circuit with K >= 3 is far below ZCA (median over seeds).
