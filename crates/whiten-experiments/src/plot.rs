@@ -100,15 +100,48 @@ impl Figure {
         Ok(vec![svg, png])
     }
 
-    /// Rows and columns of panels, and the canvas size in pixels (40 more for the title).
+    /// Rows and columns of panels, and the canvas size in pixels (40 more for the title; wider
+    /// by the largest row's [`Self::widths`] beyond the panel size).
     fn grid_size(&self) -> (usize, usize, (u32, u32)) {
         let rows = self.panels.len().div_ceil(self.columns).max(1);
         let cols = self.columns.min(self.panels.len().max(1));
+        let extra = self.widths().map_or(0, |w| {
+            w.chunks(cols)
+                .map(|row| row.iter().map(|&(_, extra)| extra).sum::<u32>())
+                .max()
+                .unwrap_or(0)
+        });
         let size = (
-            self.panel_size.0 * cols as u32,
+            self.panel_size.0 * cols as u32 + extra,
             self.panel_size.1 * rows as u32 + 40,
         );
         (rows, cols, size)
+    }
+
+    /// Per panel, its legend column and how much wider than the panel size it is drawn, when a
+    /// row mixes panels with and without a legend column (one legend per row, say): each panel
+    /// then gets its own column's width beyond the row's narrowest, so that the plotting areas
+    /// of a row are equally wide. `None` when no row mixes them (panels split the canvas evenly).
+    fn widths(&self) -> Option<Vec<(i32, u32)>> {
+        if self.columns < 2 {
+            return None;
+        }
+        let mut buf = vec![0u8; 3];
+        let area = BitMapBackend::with_buffer(&mut buf, (1, 1)).into_drawing_area();
+        let base = self.panel_size.0 as i32;
+        let cols: Vec<i32> = self
+            .panels
+            .iter()
+            .map(|p| p.legend_column(&area, base))
+            .collect();
+        let mut out = Vec::with_capacity(cols.len());
+        let mut mixed = false;
+        for row in cols.chunks(self.columns) {
+            let narrowest = row.iter().copied().min().unwrap_or(0);
+            mixed |= row.iter().any(|&c| c - narrowest > 20);
+            out.extend(row.iter().map(|&c| (c, (c - narrowest) as u32)));
+        }
+        mixed.then_some(out)
     }
 
     /// Draws the figure; `bitmap`: the backend is a bitmap (see [`stroke`]).
@@ -137,9 +170,26 @@ impl Figure {
         let root = root
             .titled(&self.title, (FONT, size))
             .map_err(|e| e.to_string())?;
-        let areas = root.split_evenly((rows, cols));
-        for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            panel.draw(area, &mut geo, bitmap)?;
+        match self.widths() {
+            None => {
+                let areas = root.split_evenly((rows, cols));
+                for (panel, area) in self.panels.iter().zip(areas.iter()) {
+                    panel.draw(area, &mut geo, bitmap, None)?;
+                }
+            }
+            Some(widths) => {
+                let row_areas = root.split_evenly((rows, 1));
+                let panels = self.panels.chunks(cols).zip(widths.chunks(cols));
+                for (row_area, (panels, widths)) in row_areas.iter().zip(panels) {
+                    let mut rest = row_area.clone();
+                    for (panel, &(legend, extra)) in panels.iter().zip(widths) {
+                        let w = self.panel_size.0 + extra;
+                        let (area, right) = rest.split_horizontally(w);
+                        panel.draw(&area, &mut geo, bitmap, Some(legend))?;
+                        rest = right;
+                    }
+                }
+            }
         }
         Ok(geo)
     }
@@ -549,11 +599,49 @@ impl Panel {
         }
     }
 
+    /// Width of the column right of the plotting area (legend entries, then notes) in a panel
+    /// `aw` pixels wide: the widest entry, at most 2/5 of the panel; 0 without entries or notes.
+    fn legend_column<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, aw: i32) -> i32 {
+        let widest = self
+            .legend_entries()
+            .iter()
+            .map(|(_, l)| text_size(area, l, LEGEND_FONT).0 + 30)
+            .chain(self.notes.iter().map(|n| text_size(area, n, LEGEND_FONT).0))
+            .max();
+        widest.map_or(0, |w| (w + 20).min(aw * 2 / 5))
+    }
+
+    /// The labelled series that have a finite point, with their labels.
+    fn labelled(&self) -> Vec<(usize, &str)> {
+        self.series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.label
+                    .as_deref()
+                    .filter(|_| s.points.iter().any(|p| p.0.is_finite() && p.1.is_finite()))
+                    .map(|l| (i, l))
+            })
+            .collect()
+    }
+
+    /// The entries of the legend column (none when the legend is hidden).
+    fn legend_entries(&self) -> Vec<(usize, &str)> {
+        if self.legend == Legend::Hidden {
+            Vec::new()
+        } else {
+            self.labelled()
+        }
+    }
+
+    /// Draws the panel into `area`; `legend`: the width of its legend column, when the figure
+    /// chose it ([`Figure::widths`]).
     fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         geo: &mut Geometry,
         bitmap: bool,
+        legend: Option<i32>,
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.range(&self.x, |p| p.0);
         let (y0, y1) = self.range(&self.y, |p| p.1);
@@ -565,29 +653,9 @@ impl Panel {
         let bound = (ax, ay, ax + aw, ay + ah);
 
         // The column right of the plotting area: legend entries, then notes.
-        let labelled: Vec<(usize, &str)> = self
-            .series
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.label
-                    .as_deref()
-                    .filter(|_| s.points.iter().any(|p| p.0.is_finite() && p.1.is_finite()))
-                    .map(|l| (i, l))
-            })
-            .collect();
-        let entries = if self.legend == Legend::Hidden {
-            Vec::new()
-        } else {
-            labelled.clone()
-        };
-        let col_max = aw * 2 / 5;
-        let widest = entries
-            .iter()
-            .map(|(_, l)| text_size(area, l, LEGEND_FONT).0 + 30)
-            .chain(self.notes.iter().map(|n| text_size(area, n, LEGEND_FONT).0))
-            .max();
-        let col_w = widest.map_or(0, |w| (w + 20).min(col_max));
+        let labelled = self.labelled();
+        let entries = self.legend_entries();
+        let col_w = legend.unwrap_or_else(|| self.legend_column(area, aw));
         let plot_area = if col_w > 0 {
             area.split_horizontally(aw - col_w).0
         } else {
@@ -1297,6 +1365,43 @@ mod tests {
             2,
         );
         assert_eq!(fig.layout_issues(), Vec::<String>::new());
+    }
+
+    /// The plotting areas drawn for `fig`, left to right and top to bottom.
+    fn plot_rects(fig: &Figure) -> Vec<Rect> {
+        register_fonts();
+        let (rows, cols, size) = fig.grid_size();
+        let mut buf = vec![0u8; size.0 as usize * size.1 as usize * 3];
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        let geo = fig.draw(&root, rows, cols, true).unwrap();
+        geo.plots.iter().map(|(_, r, _)| *r).collect()
+    }
+
+    #[test]
+    fn a_row_with_one_legend_has_equally_wide_plots() {
+        // Three panels, the legend on the last only: that panel is drawn wider by its legend
+        // column, so that the three plotting areas have one width.
+        let hidden = |a, b| two_lines(a, b).legend_at(Legend::Hidden);
+        let fig = Figure::grid(
+            "row",
+            "T",
+            vec![hidden("a", "b"), hidden("a", "b"), two_lines("a", "b")],
+            3,
+        );
+        let widths: Vec<i32> = plot_rects(&fig).iter().map(|r| r.2 - r.0).collect();
+        assert_eq!(widths.len(), 3);
+        assert!(
+            widths.iter().all(|&w| (w - widths[0]).abs() <= 2),
+            "plot widths {widths:?}"
+        );
+        assert!(
+            fig.grid_size().2.0 > 3 * 640,
+            "the canvas grows by the legend"
+        );
+        assert_eq!(fig.layout_issues(), Vec::<String>::new());
+        // Panels that all carry a legend still split the canvas evenly.
+        let even = Figure::grid("even", "T", vec![two_lines("a", "b"); 3], 3);
+        assert_eq!(even.grid_size().2.0, 3 * 640);
     }
 
     #[test]
