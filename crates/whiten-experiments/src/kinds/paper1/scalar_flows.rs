@@ -218,8 +218,21 @@ impl Experiment for ScalarFlows {
         let runs = ctx.par_tasks(jobs.len(), "scalar flows", |i, _| {
             self.run_one(jobs[i].0, jobs[i].1, ctx)
         })?;
-
         let mut out = Outputs::default();
+        let worst = self.report(&mut out, &jobs, &runs);
+        out.figure(self.figure(&jobs, &runs));
+        self.closed_form_claim(&mut out, worst);
+        if self.lambda == 3.0 && self.eps == 1e-2 {
+            self.spec_table_claim(&mut out, &jobs, &runs);
+        }
+        Ok(out)
+    }
+}
+
+impl ScalarFlows {
+    /// The tables (times and trajectories, numeric beside closed form) and the summaries.
+    /// Returns the largest relative deviations of the times and of the trajectories.
+    fn report(&self, out: &mut Outputs, jobs: &[(usize, f64)], runs: &[Run]) -> (f64, f64) {
         let mut times = Table::new(
             "convergence_times",
             &[
@@ -236,7 +249,7 @@ impl Experiment for ScalarFlows {
         );
         let (mut worst_t, mut worst_m) = (0.0f64, 0.0f64);
         let mut summary_times = serde_json::Map::new();
-        for (&(f, m0), r) in jobs.iter().zip(&runs) {
+        for (&(f, m0), r) in jobs.iter().zip(runs) {
             let dt = rel(r.t_numeric, r.t_closed);
             worst_t = worst_t.max(if dt.is_nan() { f64::INFINITY } else { dt });
             times.push(vec![
@@ -268,9 +281,11 @@ impl Experiment for ScalarFlows {
         out.summarize("eps", self.eps);
         out.table(times);
         out.table(traj);
+        (worst_t, worst_m)
+    }
 
-        out.figure(self.figure(&jobs, &runs));
-
+    /// Paper 1's closed forms hold: the integration agrees with them to `tolerance`.
+    fn closed_form_claim(&self, out: &mut Outputs, (worst_t, worst_m): (f64, f64)) {
         out.claim(Claim {
             id: "p1.flows.closed_forms".into(),
             paper: 1,
@@ -284,41 +299,44 @@ impl Experiment for ScalarFlows {
             figure: Some("scalar_flows".into()),
             informative: false,
         });
-        if self.lambda == 3.0 && self.eps == 1e-2 {
-            // The spec's printed table for lambda = 3, eps = 1e-2 (two decimals).
-            let table = [
-                (0.01, 3.34, 1.12),
-                (5.0, 7.70, 1.61),
-                (50.0, 53.26, 2.80),
-                (500.0, 503.32, 3.95),
-            ];
-            let mut ok = true;
-            let mut measured = Vec::new();
-            for (m0, td, ti) in table {
-                let find = |f: usize| {
-                    jobs.iter()
-                        .position(|&j| j == (f, m0))
-                        .map(|i| runs[i].t_numeric)
-                };
-                if let (Some(d), Some(i)) = (find(0), find(1)) {
-                    ok &= (d - td).abs() <= 0.005 + 1e-9 && (i - ti).abs() <= 0.005 + 1e-9;
-                    measured.push(format!("{}: {d:.2} / {i:.2}", format_float(m0)));
-                }
-            }
-            if !measured.is_empty() {
-                out.claim(Claim {
-                    id: "p1.flows.table_lambda3".into(),
-                    paper: 1,
-                    statement: "Convergence times T_D / T_I for lambda = 3, eps = 1e-2 (spec table)".into(),
-                    expected: "0.01: 3.34 / 1.12, 5: 7.70 / 1.61, 50: 53.26 / 2.80, 500: 503.32 / 3.95".into(),
-                    measured: measured.join(", "),
-                    pass: ok,
-                    figure: Some("scalar_flows".into()),
-                    informative: false,
-                });
+    }
+
+    /// The spec's printed convergence times for `lambda = 3`, `eps = 1e-2` (two decimals),
+    /// where this run has their `m_0`.
+    fn spec_table_claim(&self, out: &mut Outputs, jobs: &[(usize, f64)], runs: &[Run]) {
+        let table = [
+            (0.01, 3.34, 1.12),
+            (5.0, 7.70, 1.61),
+            (50.0, 53.26, 2.80),
+            (500.0, 503.32, 3.95),
+        ];
+        let mut ok = true;
+        let mut measured = Vec::new();
+        for (m0, td, ti) in table {
+            let find = |f: usize| {
+                jobs.iter()
+                    .position(|&j| j == (f, m0))
+                    .map(|i| runs[i].t_numeric)
+            };
+            if let (Some(d), Some(i)) = (find(0), find(1)) {
+                ok &= (d - td).abs() <= 0.005 + 1e-9 && (i - ti).abs() <= 0.005 + 1e-9;
+                measured.push(format!("{}: {d:.2} / {i:.2}", format_float(m0)));
             }
         }
-        Ok(out)
+        if !measured.is_empty() {
+            out.claim(Claim {
+                id: "p1.flows.table_lambda3".into(),
+                paper: 1,
+                statement: "Convergence times T_D / T_I for lambda = 3, eps = 1e-2 (spec table)"
+                    .into(),
+                expected: "0.01: 3.34 / 1.12, 5: 7.70 / 1.61, 50: 53.26 / 2.80, 500: 503.32 / 3.95"
+                    .into(),
+                measured: measured.join(", "),
+                pass: ok,
+                figure: Some("scalar_flows".into()),
+                informative: false,
+            });
+        }
     }
 }
 
@@ -349,7 +367,21 @@ impl ScalarFlows {
     /// read on one scale; the closed forms dashed over the integrations, `sqrt(lambda)` as
     /// the target. One legend for the row.
     fn figure(&self, jobs: &[(usize, f64)], runs: &[Run]) -> Figure {
-        // The time axis: from the earliest positive time of any run to the latest.
+        let range = self.ranges(runs);
+        let panels = (0..FLOWS.len())
+            .map(|f| self.flow_panel(f, range, jobs, runs))
+            .collect();
+        Figure::grid(
+            "scalar_flows",
+            "Eigenvalue trajectories (solid) and closed forms (dashed): direct times grow like m_0, interneuron times like ln m_0",
+            panels,
+            2,
+        )
+    }
+
+    /// The axes' ranges `(t_lo, t_hi, m_lo, m_hi)`: time from the earliest positive time of
+    /// any run to the latest, `m` over what is drawn from `t_lo` on.
+    fn ranges(&self, runs: &[Run]) -> (f64, f64, f64, f64) {
         let (mut t_lo, mut t_hi) = (f64::INFINITY, 0.0_f64);
         for r in runs {
             if let Some(&t) = r.times.iter().find(|&&t| t > 0.0) {
@@ -372,62 +404,65 @@ impl ScalarFlows {
                 }
             }
         }
-        let mut panels = Vec::new();
-        for (f, name) in FLOWS.iter().enumerate() {
-            let law = if f == 0 {
-                "dm/dt = lambda/m^2 - 1"
-            } else {
-                "dm/dt = 2(lambda/m - m)"
-            };
-            let mut p = Panel::new(
-                format!("{name}: {law}"),
-                Axis::log("flow time t").with_range(t_lo, t_hi),
-                Axis::log("eigenvalue m of M").with_range(m_lo / 1.2, m_hi * 1.2),
-            );
-            let mine: Vec<(usize, &(usize, f64), &Run)> = jobs
-                .iter()
-                .zip(runs)
-                .enumerate()
-                .filter(|(_, (j, _))| j.0 == f)
-                .map(|(ci, (j, r))| (ci % self.m0s.len(), j, r))
-                .collect();
-            let along = |r: &Run, v: &[f64]| -> Vec<(f64, f64)> {
-                r.times.iter().copied().zip(v.iter().copied()).collect()
-            };
-            for &(col, &(_, m0), r) in &mine {
-                p = p.with(
-                    Series::line(format!("m_0 = {}", format_float(m0)), along(r, &r.numeric))
-                        .colored(col),
-                );
-            }
-            for (i, &(_, _, r)) in mine.iter().enumerate() {
-                let closed = Series::line("closed form", along(r, &r.closed))
-                    .styled(Style::Dashed)
-                    .colored(6);
-                // One legend entry for all closed forms.
-                p = p.with(if i == 0 { closed } else { closed.unlabelled() });
-            }
+        (t_lo, t_hi, m_lo, m_hi)
+    }
+
+    /// Flow `f`'s panel: every `m_0`'s integrated trajectory, its closed form dashed, and the
+    /// target `sqrt(lambda)`; the last panel carries the legend.
+    fn flow_panel(
+        &self,
+        f: usize,
+        (t_lo, t_hi, m_lo, m_hi): (f64, f64, f64, f64),
+        jobs: &[(usize, f64)],
+        runs: &[Run],
+    ) -> Panel {
+        let name = FLOWS[f];
+        let law = if f == 0 {
+            "dm/dt = lambda/m^2 - 1"
+        } else {
+            "dm/dt = 2(lambda/m - m)"
+        };
+        let mut p = Panel::new(
+            format!("{name}: {law}"),
+            Axis::log("flow time t").with_range(t_lo, t_hi),
+            Axis::log("eigenvalue m of M").with_range(m_lo / 1.2, m_hi * 1.2),
+        );
+        let mine: Vec<(usize, &(usize, f64), &Run)> = jobs
+            .iter()
+            .zip(runs)
+            .enumerate()
+            .filter(|(_, (j, _))| j.0 == f)
+            .map(|(ci, (j, r))| (ci % self.m0s.len(), j, r))
+            .collect();
+        let along = |r: &Run, v: &[f64]| -> Vec<(f64, f64)> {
+            r.times.iter().copied().zip(v.iter().copied()).collect()
+        };
+        for &(col, &(_, m0), r) in &mine {
             p = p.with(
-                Series::line(
-                    "sqrt(lambda)",
-                    vec![(t_lo, self.lambda.sqrt()), (t_hi, self.lambda.sqrt())],
-                )
-                .styled(Style::Dashed)
-                .colored(4),
+                Series::line(format!("m_0 = {}", format_float(m0)), along(r, &r.numeric))
+                    .colored(col),
             );
-            p = if f + 1 == FLOWS.len() {
-                p.note(format!("lambda = {}", self.lambda))
-            } else {
-                p.legend_at(Legend::Hidden)
-            };
-            panels.push(p);
         }
-        Figure::grid(
-            "scalar_flows",
-            "Eigenvalue trajectories (solid) and closed forms (dashed): direct times grow like m_0, interneuron times like ln m_0",
-            panels,
-            2,
-        )
+        for (i, &(_, _, r)) in mine.iter().enumerate() {
+            let closed = Series::line("closed form", along(r, &r.closed))
+                .styled(Style::Dashed)
+                .colored(6);
+            // One legend entry for all closed forms.
+            p = p.with(if i == 0 { closed } else { closed.unlabelled() });
+        }
+        p = p.with(
+            Series::line(
+                "sqrt(lambda)",
+                vec![(t_lo, self.lambda.sqrt()), (t_hi, self.lambda.sqrt())],
+            )
+            .styled(Style::Dashed)
+            .colored(4),
+        );
+        if f + 1 == FLOWS.len() {
+            p.note(format!("lambda = {}", self.lambda))
+        } else {
+            p.legend_at(Legend::Hidden)
+        }
     }
 }
 

@@ -228,153 +228,183 @@ impl Gaussianize1d {
         })
     }
 
+    /// The image's five panels (four for a signal file): the image, the signal density, the
+    /// activation, the transform and the response density.
     fn panels(&self, r: &ImageResult, ctx: &RunContext) -> Result<Vec<Panel>> {
-        let img = r.image.as_ref().map(|image| Panel {
-            raster: Some(Raster {
-                width: image.width,
-                height: image.height,
-                values: image.pixels.clone(),
-                lo: 0.0,
-                hi: 1.0,
-            }),
-            ..Panel::new(
-                r.name.clone(),
-                Axis::linear("x (pixels)").with_range(0.0, image.width as f64),
-                Axis::linear("y (pixels)").with_range(0.0, image.height as f64),
-            )
-        });
-        let centres = bin_centres(-LIM, LIM, BINS);
-        let dens =
-            |x: &[f64]| histogram(x, -LIM, LIM, BINS).map_err(|e| ctx.numerical("histogram", e));
-        let hs = dens(&r.signal)?;
-        let density = Panel::new(
-            match (&r.image, r.standardised) {
-                (None, Some((mean, sd))) => {
-                    format!(
-                        "{}: density of (x - {}) / {}",
-                        r.name,
-                        fmt3(&[mean]),
-                        fmt3(&[sd])
-                    )
-                }
-                _ => "signal density".into(),
-            },
-            Axis::linear("signal s (unit variance)"),
-            density_axis(&hs),
-        )
-        .with(Series::line(
-            "signal",
-            centres.iter().copied().zip(hs).collect(),
-        ))
-        .with(
-            Series::line(
-                "generalised Gaussian fit",
-                centres
-                    .iter()
-                    .map(|&x| (x, gg_density(r.alpha, r.beta, x)))
-                    .collect(),
-            )
-            .styled(Style::Dashed),
-        )
-        .note(format!("alpha = {:.3}, beta = {:.3}", r.alpha, r.beta))
-        .legend_at(Legend::LowerRight);
-        // Activation: z -> g f(theta, z) against the optimal z -> F_s^{-1}(Phi(z)).
-        // The summed interneuron output sum_i g_i f(theta_i, z) (all w_i = 1 in 1D).
-        let total = |z: f64| {
-            r.circuit
-                .activations()
-                .iter()
-                .zip(&r.g)
-                .map(|(a, g)| g * a.f(z))
-                .sum::<f64>()
-        };
-        let zs: Vec<f64> = (0..=120).map(|i| -3.0 + 6.0 * i as f64 / 120.0).collect();
-        let opt_act: Vec<(f64, f64)> = zs
-            .iter()
-            .map(|&z| (z, quantile(&r.sorted, normal_cdf(z))))
-            .collect();
-        let activation = Panel::new(
-            "interneuron activation",
-            Axis::linear("interneuron input z"),
-            Axis::linear("output g f(theta, z)"),
-        )
-        .with(Series::line(
-            if r.g.len() == 1 {
-                "learned".to_owned()
-            } else {
-                format!("learned, sum of {}", r.g.len())
-            },
-            zs.iter().map(|&z| (z, total(z))).collect(),
-        ))
-        .with(Series::line("optimal F_s^-1(Phi(z))", opt_act).styled(Style::Dashed))
-        .note(format!(
-            "{} = {}",
-            if matches!(r.mode, ThetaMode::Grid(_)) {
-                "theta (fixed)"
-            } else {
-                "theta"
-            },
-            fmt3(&r.theta)
-        ))
-        .note(format!("g = {}", fmt3(&r.g)))
-        .legend_at(Legend::UpperLeft);
-        // Transform: s -> r against the optimal quantile map.
-        let s_max = quantile(&r.sorted, 0.999)
-            .abs()
-            .max(quantile(&r.sorted, 0.001).abs());
-        let ss: Vec<f64> = (0..=120)
-            .map(|i| -s_max + 2.0 * s_max * i as f64 / 120.0)
-            .collect();
-        let opt = quantile_map(&r.sorted, &ss).map_err(|e| ctx.numerical("quantile map", e))?;
-        let mut learned = vec![0.0; ss.len()];
-        r.circuit
-            .respond_batch(&ss, &mut learned)
-            .map_err(|e| ctx.numerical("transform curve", e))?;
-        let transform = Panel::new(
-            "transform r = T(s)",
-            Axis::linear("signal s"),
-            Axis::linear("response r"),
-        )
-        .with(Series::line(
-            "learned (circuit)",
-            ss.iter().copied().zip(learned).collect(),
-        ))
-        .with(
-            Series::line(
-                "optimal Phi^-1(F_s(s))",
-                ss.iter().copied().zip(opt).collect(),
-            )
-            .styled(Style::Dashed),
-        )
-        .legend_at(Legend::UpperLeft);
-        let hr = dens(&r.responses)?;
-        let response = Panel::new(
-            "response density",
-            Axis::linear("response r"),
-            density_axis(&hr),
-        )
-        .with(Series::line(
-            "responses",
-            centres.iter().copied().zip(hr).collect(),
-        ))
-        .with(
-            Series::line(
-                "N(0, 1)",
-                centres.iter().map(|&x| (x, normal_pdf(x))).collect(),
-            )
-            .styled(Style::Dashed),
-        )
-        .note(format!("KS {:.4} (signal {:.3})", r.ks_after, r.ks_before))
-        .note(format!(
-            "excess kurtosis {:.3} (signal {:.1})",
-            r.kurt_after, r.kurt_before
-        ))
-        .legend_at(Legend::LowerRight);
+        let img = r.image.as_ref().map(|image| image_panel(&r.name, image));
         Ok(img
             .into_iter()
-            .chain([density, activation, transform, response])
+            .chain([
+                signal_panel(r, ctx)?,
+                activation_panel(r),
+                transform_panel(r, ctx)?,
+                response_panel(r, ctx)?,
+            ])
             .collect())
     }
+}
+
+/// The image itself (grey levels in [0, 1]).
+fn image_panel(name: &str, image: &whiten_core::signal::Image) -> Panel {
+    Panel {
+        raster: Some(Raster {
+            width: image.width,
+            height: image.height,
+            values: image.pixels.clone(),
+            lo: 0.0,
+            hi: 1.0,
+        }),
+        ..Panel::new(
+            name.to_owned(),
+            Axis::linear("x (pixels)").with_range(0.0, image.width as f64),
+            Axis::linear("y (pixels)").with_range(0.0, image.height as f64),
+        )
+    }
+}
+
+/// The histogram of `x` on `[-LIM, LIM]` as a density.
+fn density(x: &[f64], ctx: &RunContext) -> Result<Vec<f64>> {
+    histogram(x, -LIM, LIM, BINS).map_err(|e| ctx.numerical("histogram", e))
+}
+
+/// The signal's density with its generalised Gaussian fit (alpha, beta).
+fn signal_panel(r: &ImageResult, ctx: &RunContext) -> Result<Panel> {
+    let centres = bin_centres(-LIM, LIM, BINS);
+    let hs = density(&r.signal, ctx)?;
+    Ok(Panel::new(
+        match (&r.image, r.standardised) {
+            (None, Some((mean, sd))) => {
+                format!(
+                    "{}: density of (x - {}) / {}",
+                    r.name,
+                    fmt3(&[mean]),
+                    fmt3(&[sd])
+                )
+            }
+            _ => "signal density".into(),
+        },
+        Axis::linear("signal s (unit variance)"),
+        density_axis(&hs),
+    )
+    .with(Series::line(
+        "signal",
+        centres.iter().copied().zip(hs).collect(),
+    ))
+    .with(
+        Series::line(
+            "generalised Gaussian fit",
+            centres
+                .iter()
+                .map(|&x| (x, gg_density(r.alpha, r.beta, x)))
+                .collect(),
+        )
+        .styled(Style::Dashed),
+    )
+    .note(format!("alpha = {:.3}, beta = {:.3}", r.alpha, r.beta))
+    .legend_at(Legend::LowerRight))
+}
+
+/// The learned activation `z -> g f(theta, z)` against the optimal `z -> F_s^{-1}(Phi(z))`.
+fn activation_panel(r: &ImageResult) -> Panel {
+    // The summed interneuron output sum_i g_i f(theta_i, z) (all w_i = 1 in 1D).
+    let total = |z: f64| {
+        r.circuit
+            .activations()
+            .iter()
+            .zip(&r.g)
+            .map(|(a, g)| g * a.f(z))
+            .sum::<f64>()
+    };
+    let zs: Vec<f64> = (0..=120).map(|i| -3.0 + 6.0 * i as f64 / 120.0).collect();
+    let opt_act: Vec<(f64, f64)> = zs
+        .iter()
+        .map(|&z| (z, quantile(&r.sorted, normal_cdf(z))))
+        .collect();
+    Panel::new(
+        "interneuron activation",
+        Axis::linear("interneuron input z"),
+        Axis::linear("output g f(theta, z)"),
+    )
+    .with(Series::line(
+        if r.g.len() == 1 {
+            "learned".to_owned()
+        } else {
+            format!("learned, sum of {}", r.g.len())
+        },
+        zs.iter().map(|&z| (z, total(z))).collect(),
+    ))
+    .with(Series::line("optimal F_s^-1(Phi(z))", opt_act).styled(Style::Dashed))
+    .note(format!(
+        "{} = {}",
+        if matches!(r.mode, ThetaMode::Grid(_)) {
+            "theta (fixed)"
+        } else {
+            "theta"
+        },
+        fmt3(&r.theta)
+    ))
+    .note(format!("g = {}", fmt3(&r.g)))
+    .legend_at(Legend::UpperLeft)
+}
+
+/// The learned transform `s -> r` against the optimal quantile map.
+fn transform_panel(r: &ImageResult, ctx: &RunContext) -> Result<Panel> {
+    let s_max = quantile(&r.sorted, 0.999)
+        .abs()
+        .max(quantile(&r.sorted, 0.001).abs());
+    let ss: Vec<f64> = (0..=120)
+        .map(|i| -s_max + 2.0 * s_max * i as f64 / 120.0)
+        .collect();
+    let opt = quantile_map(&r.sorted, &ss).map_err(|e| ctx.numerical("quantile map", e))?;
+    let mut learned = vec![0.0; ss.len()];
+    r.circuit
+        .respond_batch(&ss, &mut learned)
+        .map_err(|e| ctx.numerical("transform curve", e))?;
+    Ok(Panel::new(
+        "transform r = T(s)",
+        Axis::linear("signal s"),
+        Axis::linear("response r"),
+    )
+    .with(Series::line(
+        "learned (circuit)",
+        ss.iter().copied().zip(learned).collect(),
+    ))
+    .with(
+        Series::line(
+            "optimal Phi^-1(F_s(s))",
+            ss.iter().copied().zip(opt).collect(),
+        )
+        .styled(Style::Dashed),
+    )
+    .legend_at(Legend::UpperLeft))
+}
+
+/// The responses' density against N(0, 1), with their KS distance and excess kurtosis.
+fn response_panel(r: &ImageResult, ctx: &RunContext) -> Result<Panel> {
+    let centres = bin_centres(-LIM, LIM, BINS);
+    let hr = density(&r.responses, ctx)?;
+    Ok(Panel::new(
+        "response density",
+        Axis::linear("response r"),
+        density_axis(&hr),
+    )
+    .with(Series::line(
+        "responses",
+        centres.iter().copied().zip(hr).collect(),
+    ))
+    .with(
+        Series::line(
+            "N(0, 1)",
+            centres.iter().map(|&x| (x, normal_pdf(x))).collect(),
+        )
+        .styled(Style::Dashed),
+    )
+    .note(format!("KS {:.4} (signal {:.3})", r.ks_after, r.ks_before))
+    .note(format!(
+        "excess kurtosis {:.3} (signal {:.1})",
+        r.kurt_after, r.kurt_before
+    ))
+    .legend_at(Legend::LowerRight))
 }
 
 /// A log density axis over the range of the histogram `h` (its smallest positive bin to its
@@ -499,92 +529,81 @@ impl Experiment for Gaussianize1d {
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
         let count = self.source.count(ctx)?;
         let results = ctx.par_tasks(count, "images", |i, rng| self.one(i, rng, ctx))?;
-
         let mut out = Outputs::default();
-        // One column per gain and per theta (g_0, g_1, ...), as many as the longest row has.
-        let len_g = results.iter().map(|r| r.g.len()).max().unwrap_or(0);
-        let len_theta = results.iter().map(|r| r.theta.len()).max().unwrap_or(0);
-        let mut columns: Vec<String> = ["image", "alpha", "beta"].map(String::from).into();
-        columns.extend(indexed_columns("g", len_g));
-        columns.extend(indexed_columns("theta", len_theta));
-        columns.extend(
-            [
-                "mode",
-                "iterations",
-                "converged",
-                "ks_before",
-                "ks_after",
-                "kurtosis_before",
-                "kurtosis_after",
-                "variance_after",
-            ]
-            .map(String::from),
-        );
-        let mut table = Table::with_columns("gaussianize_1d", columns);
+        let panels = self.report(&mut out, &results, ctx)?;
+        out.figure(self.figure(panels));
+        self.claims(&mut out, &results);
+        self.published_claims(&mut out, &results, ctx)?;
+        self.dead_leaves_claim(&mut out, &results);
+        Ok(out)
+    }
+}
+
+impl Gaussianize1d {
+    /// Whether the run fits a signal file rather than images.
+    fn reads_signal_file(&self) -> bool {
+        self.source.signal.is_some()
+    }
+
+    /// Per image: its circuit (`W`, `g`, `theta`; a signal file's responses too), its summary
+    /// entry, warnings and panels; then the summaries and the table. Returns the panels.
+    fn report(
+        &self,
+        out: &mut Outputs,
+        results: &[ImageResult],
+        ctx: &RunContext,
+    ) -> Result<Vec<Panel>> {
         let mut per_image = serde_json::Map::new();
         let mut panels = Vec::new();
-        let from_file = self.source.signal.is_some();
-        for r in &results {
-            let mut row = vec![r.name.clone().into(), r.alpha.into(), r.beta.into()];
-            row.extend(indexed_cells(&r.g, len_g));
-            row.extend(indexed_cells(&r.theta, len_theta));
-            row.extend([
-                r.mode.ron().into(),
-                r.iterations.into(),
-                (if r.converged { "yes" } else { "no" }).into(),
-                r.ks_before.into(),
-                r.ks_after.into(),
-                r.kurt_before.into(),
-                r.kurt_after.into(),
-                r.var_after.into(),
-            ]);
-            table.push(row);
-            super::save_circuit(&mut out, &r.name, &r.circuit);
-            let mut entry = serde_json::json!({
-                "alpha": r.alpha, "beta": r.beta, "g": r.g, "theta": r.theta,
-                "iterations": r.iterations, "converged": r.converged,
-                "ks_before": r.ks_before, "ks_after": r.ks_after,
-                "excess_kurtosis_before": r.kurt_before, "excess_kurtosis_after": r.kurt_after,
-                "variance_after": r.var_after,
-                "mode": r.mode.ron(), "candidates": r.candidates,
-            });
-            if let (Some((mean, sd)), Some(map)) = (r.standardised, entry.as_object_mut()) {
-                // what was removed before fitting: the circuit saw (x - mean) / sd
-                map.insert("signal_mean".into(), mean.into());
-                map.insert("signal_sd".into(), sd.into());
-                map.insert("samples".into(), r.signal.len().into());
+        for r in results {
+            super::save_circuit(out, &r.name, &r.circuit);
+            if r.standardised.is_some() {
                 out.array(
                     format!("responses_{}", r.name),
                     &[r.responses.len()],
                     r.responses.clone(),
                 );
             }
-            per_image.insert(r.name.clone(), entry);
+            per_image.insert(r.name.clone(), summary_entry(r));
             out.warn(r.warnings.iter().cloned());
             panels.extend(self.panels(r, ctx)?);
         }
-        out.summarize(if from_file { "signals" } else { "images" }, per_image);
+        let key = if self.reads_signal_file() {
+            "signals"
+        } else {
+            "images"
+        };
+        out.summarize(key, per_image);
         out.summarize("learning", self.learning.label());
-        out.table(table);
-        out.figure(
-            Figure::grid(
-                "gaussianize_1d",
-                format!(
-                    "Gaussianising {} (theta: {}, {} learning)",
-                    if from_file {
-                        "a signal file"
-                    } else {
-                        "natural-image signals"
-                    },
-                    self.theta.ron(),
-                    self.learning.label()
-                ),
-                panels,
-                if from_file { 4 } else { 5 },
-            )
-            .with_panel_size(420, 330),
-        );
+        out.table(table(results));
+        Ok(panels)
+    }
 
+    /// The figure: every image's panels, one row each.
+    fn figure(&self, panels: Vec<Panel>) -> Figure {
+        let from_file = self.reads_signal_file();
+        Figure::grid(
+            "gaussianize_1d",
+            format!(
+                "Gaussianising {} (theta: {}, {} learning)",
+                if from_file {
+                    "a signal file"
+                } else {
+                    "natural-image signals"
+                },
+                self.theta.ron(),
+                self.learning.label()
+            ),
+            panels,
+            if from_file { 4 } else { 5 },
+        )
+        .with_panel_size(420, 330)
+    }
+
+    /// The paper's claims: near-Gaussian responses (`|excess kurtosis|` below the tolerance)
+    /// and responses closer to N(0, 1) than the signals (KS distance halved).
+    fn claims(&self, out: &mut Outputs, results: &[ImageResult]) {
+        let from_file = self.reads_signal_file();
         let worst = results
             .iter()
             .map(|r| r.kurt_after.abs())
@@ -623,6 +642,16 @@ impl Experiment for Gaussianize1d {
             figure: Some("gaussianize_1d".into()),
             informative: self.learning.is_authors(),
         });
+    }
+
+    /// One comparison per `published` value (informative, never a failure); refuses a value
+    /// whose image is not in this run.
+    fn published_claims(
+        &self,
+        out: &mut Outputs,
+        results: &[ImageResult],
+        ctx: &RunContext,
+    ) -> Result<()> {
         for (i, p) in self.published.iter().enumerate() {
             let Some(r) = results.iter().find(|r| r.name == p.image) else {
                 return Err(ctx.failure(format!(
@@ -651,8 +680,14 @@ impl Experiment for Gaussianize1d {
                 informative: true,
             });
         }
+        Ok(())
+    }
+
+    /// On generated images only: their band signals are heavy-tailed like photographs'
+    /// (fitted `beta` well below 2).
+    fn dead_leaves_claim(&self, out: &mut Outputs, results: &[ImageResult]) {
         let heavy = results.iter().map(|r| r.beta).fold(0.0, f64::max);
-        if self.source.images.is_none() && !from_file {
+        if self.source.images.is_none() && !self.reads_signal_file() {
             out.claim(Claim {
                 id: "p2.dead_leaves.heavy_tails".into(),
                 paper: 2,
@@ -664,6 +699,66 @@ impl Experiment for Gaussianize1d {
                 informative: false,
             });
         }
-        Ok(out)
     }
+}
+
+/// The table: one row per image, one column per gain and per theta (`g_0`, `g_1`, ..., as
+/// many as the longest row has).
+fn table(results: &[ImageResult]) -> Table {
+    let len_g = results.iter().map(|r| r.g.len()).max().unwrap_or(0);
+    let len_theta = results.iter().map(|r| r.theta.len()).max().unwrap_or(0);
+    let mut columns: Vec<String> = ["image", "alpha", "beta"].map(String::from).into();
+    columns.extend(indexed_columns("g", len_g));
+    columns.extend(indexed_columns("theta", len_theta));
+    columns.extend(
+        [
+            "mode",
+            "iterations",
+            "converged",
+            "ks_before",
+            "ks_after",
+            "kurtosis_before",
+            "kurtosis_after",
+            "variance_after",
+        ]
+        .map(String::from),
+    );
+    let mut table = Table::with_columns("gaussianize_1d", columns);
+    for r in results {
+        let mut row = vec![r.name.clone().into(), r.alpha.into(), r.beta.into()];
+        row.extend(indexed_cells(&r.g, len_g));
+        row.extend(indexed_cells(&r.theta, len_theta));
+        row.extend([
+            r.mode.ron().into(),
+            r.iterations.into(),
+            (if r.converged { "yes" } else { "no" }).into(),
+            r.ks_before.into(),
+            r.ks_after.into(),
+            r.kurt_before.into(),
+            r.kurt_after.into(),
+            r.var_after.into(),
+        ]);
+        table.push(row);
+    }
+    table
+}
+
+/// One image's summary entry: the fit, the circuit, the scores and the mode; for a signal
+/// file also what was removed before fitting.
+fn summary_entry(r: &ImageResult) -> serde_json::Value {
+    let mut entry = serde_json::json!({
+        "alpha": r.alpha, "beta": r.beta, "g": r.g, "theta": r.theta,
+        "iterations": r.iterations, "converged": r.converged,
+        "ks_before": r.ks_before, "ks_after": r.ks_after,
+        "excess_kurtosis_before": r.kurt_before, "excess_kurtosis_after": r.kurt_after,
+        "variance_after": r.var_after,
+        "mode": r.mode.ron(), "candidates": r.candidates,
+    });
+    if let (Some((mean, sd)), Some(map)) = (r.standardised, entry.as_object_mut()) {
+        // what was removed before fitting: the circuit saw (x - mean) / sd
+        map.insert("signal_mean".into(), mean.into());
+        map.insert("signal_sd".into(), sd.into());
+        map.insert("samples".into(), r.signal.len().into());
+    }
+    entry
 }

@@ -349,98 +349,21 @@ impl Experiment for ImageSurvey {
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
         let count = self.source.count(ctx)?;
         let rows = ctx.par_tasks(count, "images", |i, rng| self.one(i, rng, ctx))?;
-
         let mut out = Outputs::default();
         out.warn(self.two_d().setting_warnings("learning_2d"));
-        // One column per gain and theta (g_0, g_1, ...), as many as the longest row has.
-        let len = |f: fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
-        let (len_g, len_theta, len_theta_2d) = (
-            len(|r| r.g.len()),
-            len(|r| r.theta.len()),
-            len(|r| r.theta_2d.len()),
-        );
-        let names = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
-        let mut columns = names(&["image", "alpha", "beta", "mode_1d"]);
-        columns.extend(indexed_columns("g", len_g));
-        columns.extend(indexed_columns("theta", len_theta));
-        columns.extend(names(&[
-            "iterations_1d",
-            "converged_1d",
-            "kurtosis_signal",
-            "kurtosis_responses",
-            "ks_responses",
-            "mode_2d",
-        ]));
-        columns.extend(indexed_columns("theta_2d", len_theta_2d));
-        columns.extend(names(&[
-            "iterations_2d",
-            "converged_2d",
-            "mi_raw",
-            "mi_zca",
-            "mi_circuit",
-            "mi_raw_all",
-            "mi_zca_all",
-            "mi_circuit_all",
-            "mi_scores_raw",
-            "mi_scores_zca",
-            "mi_scores_circuit",
-            "warnings",
-        ]));
-        let mut table = Table::with_columns("image_survey", columns);
+        self.report(&mut out, &rows);
+        out.figure(self.figure(&rows));
+        self.claims(&rows, &mut out);
+        Ok(out)
+    }
+}
+
+impl ImageSurvey {
+    /// Per image its summary entry and warnings; the run's settings; the table.
+    fn report(&self, out: &mut Outputs, rows: &[Row]) {
         let mut summary = serde_json::Map::new();
-        for r in &rows {
-            let mut row: Vec<Cell> = vec![
-                r.name.clone().into(),
-                r.alpha.into(),
-                r.beta.into(),
-                r.mode_1d.clone().into(),
-            ];
-            row.extend(indexed_cells(&r.g, len_g));
-            row.extend(indexed_cells(&r.theta, len_theta));
-            row.extend([
-                r.iterations_1d.into(),
-                (if r.converged_1d { "yes" } else { "no" }).into(),
-                r.kurt_before.into(),
-                r.kurt_after.into(),
-                r.ks_after.into(),
-                r.mode_2d.clone().into(),
-            ]);
-            row.extend(indexed_cells(&r.theta_2d, len_theta_2d));
-            row.extend([
-                r.iterations_2d.into(),
-                (if r.converged_2d { "yes" } else { "no" }).into(),
-                r.mi[0].into(),
-                r.mi[1].into(),
-                r.mi[2].into(),
-                r.mi_all[0].into(),
-                r.mi_all[1].into(),
-                r.mi_all[2].into(),
-                r.mi_scores[0].into(),
-                r.mi_scores[1].into(),
-                r.mi_scores[2].into(),
-                r.warnings.len().into(),
-            ]);
-            table.push(row);
-            summary.insert(
-                r.name.clone(),
-                serde_json::json!({
-                    "alpha": r.alpha,
-                    "beta": r.beta,
-                    "one_d": {
-                        "mode": r.mode_1d, "g": r.g, "theta": r.theta,
-                        "iterations": r.iterations_1d, "converged": r.converged_1d,
-                    },
-                    "kurtosis": {"signal": r.kurt_before, "responses": r.kurt_after},
-                    "ks_responses": r.ks_after,
-                    "two_d": {
-                        "mode": r.mode_2d, "theta": r.theta_2d,
-                        "iterations": r.iterations_2d, "converged": r.converged_2d,
-                    },
-                    "mi_every_10th": {"raw": r.mi[0], "zca": r.mi[1], "circuit": r.mi[2]},
-                    "mi_all_pairs": {"raw": r.mi_all[0], "zca": r.mi_all[1], "circuit": r.mi_all[2]},
-                    "mi_normal_scores_every_10th": {"raw": r.mi_scores[0], "zca": r.mi_scores[1], "circuit": r.mi_scores[2]},
-                }),
-            );
+        for r in rows {
+            summary.insert(r.name.clone(), summary_entry(r));
             out.warn(r.warnings.iter().cloned());
         }
         out.summarize("images", summary);
@@ -450,45 +373,153 @@ impl Experiment for ImageSurvey {
             "learning",
             serde_json::json!({"one_d": self.learning_1d.label(), "two_d": self.learning_2d.label()}),
         );
-        out.table(table);
-        out.figure(self.figure(&rows));
-        self.claims(&rows, &mut out);
-        Ok(out)
+        out.table(table(rows));
     }
+}
+
+/// How many gains, 1D thetas and 2D thetas the longest row has (one column each).
+type Lengths = [usize; 3];
+
+/// The table: one row per image.
+fn table(rows: &[Row]) -> Table {
+    let len = |f: fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let lens = [
+        len(|r| r.g.len()),
+        len(|r| r.theta.len()),
+        len(|r| r.theta_2d.len()),
+    ];
+    let mut table = Table::with_columns("image_survey", columns(lens));
+    for r in rows {
+        table.push(cells(r, lens));
+    }
+    table
+}
+
+/// The table's columns, one per gain and theta (`g_0`, `g_1`, ...).
+fn columns([len_g, len_theta, len_theta_2d]: Lengths) -> Vec<String> {
+    let names = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let mut columns = names(&["image", "alpha", "beta", "mode_1d"]);
+    columns.extend(indexed_columns("g", len_g));
+    columns.extend(indexed_columns("theta", len_theta));
+    columns.extend(names(&[
+        "iterations_1d",
+        "converged_1d",
+        "kurtosis_signal",
+        "kurtosis_responses",
+        "ks_responses",
+        "mode_2d",
+    ]));
+    columns.extend(indexed_columns("theta_2d", len_theta_2d));
+    columns.extend(names(&[
+        "iterations_2d",
+        "converged_2d",
+        "mi_raw",
+        "mi_zca",
+        "mi_circuit",
+        "mi_raw_all",
+        "mi_zca_all",
+        "mi_circuit_all",
+        "mi_scores_raw",
+        "mi_scores_zca",
+        "mi_scores_circuit",
+        "warnings",
+    ]));
+    columns
+}
+
+/// One image's row of the table.
+fn cells(r: &Row, [len_g, len_theta, len_theta_2d]: Lengths) -> Vec<Cell> {
+    let mut row: Vec<Cell> = vec![
+        r.name.clone().into(),
+        r.alpha.into(),
+        r.beta.into(),
+        r.mode_1d.clone().into(),
+    ];
+    row.extend(indexed_cells(&r.g, len_g));
+    row.extend(indexed_cells(&r.theta, len_theta));
+    row.extend([
+        r.iterations_1d.into(),
+        (if r.converged_1d { "yes" } else { "no" }).into(),
+        r.kurt_before.into(),
+        r.kurt_after.into(),
+        r.ks_after.into(),
+        r.mode_2d.clone().into(),
+    ]);
+    row.extend(indexed_cells(&r.theta_2d, len_theta_2d));
+    row.extend([
+        r.iterations_2d.into(),
+        (if r.converged_2d { "yes" } else { "no" }).into(),
+        r.mi[0].into(),
+        r.mi[1].into(),
+        r.mi[2].into(),
+        r.mi_all[0].into(),
+        r.mi_all[1].into(),
+        r.mi_all[2].into(),
+        r.mi_scores[0].into(),
+        r.mi_scores[1].into(),
+        r.mi_scores[2].into(),
+        r.warnings.len().into(),
+    ]);
+    row
+}
+
+/// One image's summary entry.
+fn summary_entry(r: &Row) -> serde_json::Value {
+    serde_json::json!({
+        "alpha": r.alpha,
+        "beta": r.beta,
+        "one_d": {
+            "mode": r.mode_1d, "g": r.g, "theta": r.theta,
+            "iterations": r.iterations_1d, "converged": r.converged_1d,
+        },
+        "kurtosis": {"signal": r.kurt_before, "responses": r.kurt_after},
+        "ks_responses": r.ks_after,
+        "two_d": {
+            "mode": r.mode_2d, "theta": r.theta_2d,
+            "iterations": r.iterations_2d, "converged": r.converged_2d,
+        },
+        "mi_every_10th": {"raw": r.mi[0], "zca": r.mi[1], "circuit": r.mi[2]},
+        "mi_all_pairs": {"raw": r.mi_all[0], "zca": r.mi_all[1], "circuit": r.mi_all[2]},
+        "mi_normal_scores_every_10th": {"raw": r.mi_scores[0], "zca": r.mi_scores[1], "circuit": r.mi_scores[2]},
+    })
 }
 
 impl ImageSurvey {
     /// Per image (x = its table row), the 1D Gaussianity and the pair MI.
     fn figure(&self, rows: &[Row]) -> Figure {
-        let x = |i: usize| (i + 1) as f64;
-        let n = rows.len() as f64;
-        // The legends stand right of the plotting area: the axis spans the images alone.
-        let axis = || Axis::linear("image (table row)").with_range(0.5, n + 0.5);
         let key: Vec<String> = rows
             .iter()
             .enumerate()
             .map(|(i, r)| format!("{}: {}", i + 1, r.name))
             .collect();
-        let points = |get: &dyn Fn(&Row) -> f64| -> Vec<(f64, f64)> {
-            rows.iter()
-                .enumerate()
-                .map(|(i, r)| (x(i), get(r)))
-                .collect()
+        // The key of the x axis in the title, on a figure wide enough for it (the table has
+        // the names for long lists).
+        let title = if rows.len() <= 12 {
+            format!("Paper 2 on every image ({})", key.join(", "))
+        } else {
+            "Paper 2 on every image: Gaussianity in 1D, dependencies in 2D".into()
         };
-        let kurt = Panel::new(
+        let panels = vec![self.kurtosis_panel(rows), self.mi_panel(rows)];
+        Figure::grid("image_survey", title, panels, 2).with_panel_size(900, 480)
+    }
+
+    /// 1D: the |excess kurtosis| of each image's signal and responses, with the tolerance.
+    fn kurtosis_panel(&self, rows: &[Row]) -> Panel {
+        let n = rows.len() as f64;
+        Panel::new(
             "1D: |excess kurtosis|",
-            axis(),
+            image_axis(rows),
             Axis::log("|excess kurtosis|"),
         )
         .with(
-            Series::line("signal", points(&|r| r.kurt_before.abs()))
+            Series::line("signal", points(rows, &|r| r.kurt_before.abs()))
                 .styled(Style::Markers)
                 .colored(0),
         )
         .with(
             Series::line(
                 "circuit responses",
-                points(&|r| r.kurt_after.abs().max(1e-4)),
+                points(rows, &|r| r.kurt_after.abs().max(1e-4)),
             )
             .styled(Style::Markers)
             .colored(2),
@@ -504,13 +535,19 @@ impl ImageSurvey {
             .styled(Style::Dashed)
             .colored(6),
         )
-        .legend_at(Legend::UpperRight);
+        .legend_at(Legend::UpperRight)
+    }
+
+    /// 2D: each image's MI (raw, ZCA, circuit, circuit's normal scores; every 10th pair) with
+    /// the claim's bound.
+    fn mi_panel(&self, rows: &[Row]) -> Panel {
+        let x = |i: usize| (i + 1) as f64;
         let mut mi = Panel::new(
             format!(
                 "2D: MI at d = {}, K = {} (every 10th pair)",
                 self.offset, self.k
             ),
-            axis(),
+            image_axis(rows),
             Axis::log("mutual information (nats)"),
         );
         type Pick = fn(&Row) -> f64;
@@ -522,7 +559,7 @@ impl ImageSurvey {
         ];
         for (c, (label, get, style)) in series.into_iter().enumerate() {
             mi = mi.with(
-                Series::line(label, points(&|r: &Row| get(r)))
+                Series::line(label, points(rows, &|r: &Row| get(r)))
                     .styled(style)
                     .colored(c),
             );
@@ -541,26 +578,29 @@ impl ImageSurvey {
                 [(x(i) - 0.25, y), (x(i) + 0.25, y), (x(i), f64::NAN)]
             })
             .collect();
-        mi = mi
-            .with(Series::line("claim's bound", bound).colored(6))
-            .legend_at(Legend::UpperRight);
-        // The key of the x axis in the title, on a figure wide enough for it (the table has
-        // the names for long lists).
-        let title = if rows.len() <= 12 {
-            format!("Paper 2 on every image ({})", key.join(", "))
-        } else {
-            "Paper 2 on every image: Gaussianity in 1D, dependencies in 2D".into()
-        };
-        Figure::grid("image_survey", title, vec![kurt, mi], 2).with_panel_size(900, 480)
+        mi.with(Series::line("claim's bound", bound).colored(6))
+            .legend_at(Legend::UpperRight)
     }
 
+    /// The claims, each over every image: 1D Gaussianity, then 2D dependence.
     fn claims(&self, rows: &[Row], out: &mut Outputs) {
-        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-        let except = if self.exceptions.is_empty() {
+        self.claims_1d(rows, out);
+        self.claims_2d(rows, out);
+    }
+
+    /// ` (exceptions: a, b)` for the claims' expectations, or nothing.
+    fn except(&self) -> String {
+        if self.exceptions.is_empty() {
             String::new()
         } else {
             format!(" (exceptions: {})", self.exceptions.join(", "))
-        };
+        }
+    }
+
+    /// 1D: the responses are near Gaussian (excess kurtosis) and close to N(0, 1) (KS).
+    fn claims_1d(&self, rows: &[Row], out: &mut Outputs) {
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let except = self.except();
         out.claim(self.claim(
             rows,
             "p2.image_survey.kurtosis",
@@ -589,6 +629,12 @@ impl ImageSurvey {
                 |r| format!("{:.4}", r.ks_after),
             ),
         );
+    }
+
+    /// 2D: the circuit cuts the pairs' MI far below whitening, in the dependence itself
+    /// (normal-score MI) and not only in the marginals' shape.
+    fn claims_2d(&self, rows: &[Row], out: &mut Outputs) {
+        let except = self.except();
         let expected = |what: &str| {
             format!(
                 "{what}: circuit < ZCA on every image, and <= {} x ZCA where ZCA MI >= {} nats{except}",
@@ -622,4 +668,18 @@ impl ImageSurvey {
             |r| format!("{:.4} vs ZCA {:.4}", r.mi_scores[2], r.mi_scores[1]),
         ));
     }
+}
+
+/// The x axis: one position per image (its table row). The legends stand right of the
+/// plotting area: the axis spans the images alone.
+fn image_axis(rows: &[Row]) -> Axis {
+    Axis::linear("image (table row)").with_range(0.5, rows.len() as f64 + 0.5)
+}
+
+/// One point per image: `(table row, get(image))`.
+fn points(rows: &[Row], get: &dyn Fn(&Row) -> f64) -> Vec<(f64, f64)> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| ((i + 1) as f64, get(r)))
+        .collect()
 }
