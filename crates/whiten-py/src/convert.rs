@@ -8,7 +8,7 @@
 //! `ValueError`, naming the argument.
 //!
 //! Errors: refused inputs and parameters (shape mismatch, invalid rate, too few
-//! interneurons, ...) are `ValueError`; numerical failures (not positive definite, response
+//! interneurons, a frame column that is zero or not of unit norm, ...) are `ValueError`; numerical failures (not positive definite, response
 //! solve did not converge, step-size underflow, ...) are `whiten.NumericalError`, a subclass of
 //! `RuntimeError`. The message is the Rust error's.
 
@@ -242,6 +242,7 @@ fn is_bad_input(e: &CoreError) -> bool {
             | CoreError::InvalidLearningRate { .. }
             | CoreError::InvalidParameter { .. }
             | CoreError::NotSymmetric { .. }
+            | CoreError::BadColumn { .. }
     )
 }
 

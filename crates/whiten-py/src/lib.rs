@@ -10,13 +10,15 @@
 mod circuit;
 mod convert;
 mod experiments;
+mod gain;
 mod linear;
 mod signal;
 
 use pyo3::prelude::*;
 
-/// Recurrent whitening networks with interneurons (paper 1) and a nonlinear interneuron circuit
-/// that Gaussianises natural-image signals (paper 2), implemented in Rust.
+/// Recurrent whitening networks with interneurons (paper 1), a nonlinear interneuron circuit
+/// that Gaussianises natural-image signals (paper 2) and whitening with gain-modulating
+/// interneurons (issue #15), implemented in Rust.
 #[pymodule]
 fn _whiten(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -41,6 +43,19 @@ fn _whiten(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(signal::mutual_information, m)?)?;
     m.add_function(wrap_pyfunction!(signal::normal_scores, m)?)?;
     m.add_function(wrap_pyfunction!(signal::normal_score_mi, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::mercedes, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::equiangular_3d, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::random_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::spectral_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::conv_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::conv_frame_1d, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::normalize_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::optimal_gains, m)?)?;
+    m.add_class::<gain::PyGainNetwork>()?;
+    m.add_function(wrap_pyfunction!(gain::run_offline, m)?)?;
+    m.add_class::<gain::PyMultiTimescaleNetwork>()?;
+    m.add_function(wrap_pyfunction!(gain::synthetic_contexts, m)?)?;
+    m.add_function(wrap_pyfunction!(gain::signed_permutation_distance, m)?)?;
     m.add_function(wrap_pyfunction!(experiments::run_experiment, m)?)?;
     m.add_function(wrap_pyfunction!(experiments::experiment_kinds, m)?)?;
     Ok(())

@@ -1,5 +1,7 @@
-"""whiten: recurrent whitening networks with interneurons (paper 1) and a nonlinear
-interneuron circuit that Gaussianises natural-image signals (paper 2), implemented in Rust.
+"""whiten: recurrent whitening networks with interneurons (paper 1), a nonlinear
+interneuron circuit that Gaussianises natural-image signals (paper 2) and whitening with
+gain-modulating interneurons (a fixed frame with adaptive gains; slow synapses with fast gains),
+implemented in Rust.
 
 Sample arrays have one sample per row (``T x n``). Refused inputs raise ``ValueError``
 (``TypeError`` for a non-real dtype); numerical failures raise ``whiten.NumericalError``, a
@@ -9,11 +11,16 @@ Sample arrays have one sample per row (``T x n``). Refused inputs raise ``ValueE
 from ._whiten import (
     Circuit,
     DirectNetwork,
+    GainNetwork,
     InterneuronNetwork,
+    MultiTimescaleNetwork,
     NumericalError,
     __version__,
+    conv_frame,
+    conv_frame_1d,
     covariance_with_spectrum,
     dead_leaves,
+    equiangular_3d,
     excess_kurtosis,
     experiment_kinds,
     fit_generalized_gaussian,
@@ -21,13 +28,21 @@ from ._whiten import (
     generated_image,
     ks_distance,
     learn_offline,
+    mercedes,
     mutual_information,
     normal_score_mi,
     normal_scores,
+    normalize_columns,
+    optimal_gains,
     pairs_2d,
     pyramid_band,
+    random_frame,
     run_experiment,
+    run_offline,
     signal_1d,
+    signed_permutation_distance,
+    spectral_frame,
+    synthetic_contexts,
     t_direct,
     t_interneuron,
 )
@@ -35,11 +50,16 @@ from ._whiten import (
 __all__ = [
     "Circuit",
     "DirectNetwork",
+    "GainNetwork",
     "InterneuronNetwork",
+    "MultiTimescaleNetwork",
     "NumericalError",
     "__version__",
+    "conv_frame",
+    "conv_frame_1d",
     "covariance_with_spectrum",
     "dead_leaves",
+    "equiangular_3d",
     "excess_kurtosis",
     "experiment_kinds",
     "fit_generalized_gaussian",
@@ -47,13 +67,21 @@ __all__ = [
     "generated_image",
     "ks_distance",
     "learn_offline",
+    "mercedes",
     "mutual_information",
     "normal_score_mi",
     "normal_scores",
+    "normalize_columns",
+    "optimal_gains",
     "pairs_2d",
     "pyramid_band",
+    "random_frame",
     "run_experiment",
+    "run_offline",
     "signal_1d",
+    "signed_permutation_distance",
+    "spectral_frame",
+    "synthetic_contexts",
     "t_direct",
     "t_interneuron",
 ]

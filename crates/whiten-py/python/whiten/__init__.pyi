@@ -243,6 +243,191 @@ def normal_scores(pairs: ArrayLike) -> FloatArray:
 def normal_score_mi(pairs: ArrayLike, bin_width: float = 0.5, stride: int = 1) -> float:
     """Mutual information of the normal scores of the pairs."""
 
+# ---------------------------------------------------------------- gain modulation (issue #15)
+
+def mercedes() -> FloatArray:
+    """The Mercedes-Benz frame (2 x 3, unit columns at angles 0, 2 pi/3, 4 pi/3)."""
+
+def equiangular_3d() -> FloatArray:
+    """The equiangular tight frame of six unit vectors in R^3 (3 x 6, ``W W^T = 2 I``)."""
+
+def random_frame(n: int, k: int, seed: int = 0) -> FloatArray:
+    """A random frame (n x k): standard normal entries (ChaCha8 seeded by ``seed``),
+    columns normalised."""
+
+def spectral_frame(C: ArrayLike, extra: int = 0, seed: int = 0) -> FloatArray:
+    """The eigenvectors of the symmetric ``C`` (ascending eigenvalues), then ``extra`` random
+    unit columns."""
+
+def conv_frame(rows: int, cols: int, h: int, w: int) -> FloatArray:
+    """The convolutional frame of a ``rows x cols`` image (row-major) and an ``h x w``
+    window: the identity, then ``(e_a + e_b)/sqrt 2`` for every pixel pair in the window."""
+
+def conv_frame_1d(n: int, h: int) -> FloatArray:
+    """``conv_frame(n, 1, h, 1)``."""
+
+def normalize_columns(W: ArrayLike) -> FloatArray:
+    """``W`` with unit columns (a zero column raises ``ValueError``)."""
+
+def optimal_gains(W: ArrayLike, C: ArrayLike, alpha: float = 1.0) -> FloatArray:
+    """The min-norm least-squares solution of ``(W^T W)^{o2} g = diag(W^T (C^{1/2} - alpha I) W)``.
+
+    When ``{w_i w_i^T}`` spans the symmetric matrices (``K >= n(n+1)/2``),
+    ``alpha I + W diag(g) W^T = C^{1/2}``. ``C`` must be symmetric positive definite.
+    """
+
+class GainNetwork:
+    """Paper A: a fixed frame ``W`` (n x K, unit columns), adaptive gains ``g``, leak ``alpha``.
+
+    Steady state ``y = (alpha I + W diag(g) W^T)^{-1} x``; online gain learning
+    ``g <- g + eta mean(z o z - 1)`` with ``z = W^T y``; offline
+    ``g <- g + eta (diag(W^T C_yy W) - 1)``; with ``clamp``, ``g <- max(g, 0)`` after each step.
+    A frame column that is zero or not of unit norm raises ``ValueError``
+    (see ``normalize_columns``).
+    """
+
+    def __init__(
+        self,
+        W: ArrayLike,
+        g0: Optional[ArrayLike] = None,
+        alpha: float = 1.0,
+        clamp: bool = False,
+    ) -> None:
+        """A network with frame ``W``, gains ``g0`` (default zeros, length K)."""
+    @property
+    def n(self) -> int:
+        """Number of primary neurons."""
+    @property
+    def k(self) -> int:
+        """Number of interneurons."""
+    @property
+    def W(self) -> FloatArray:
+        """The frame (a copy, n x K)."""
+    @property
+    def g(self) -> FloatArray:
+        """The gains (a copy, length K)."""
+    @property
+    def alpha(self) -> float:
+        """The leak."""
+    @property
+    def clamp(self) -> bool:
+        """Whether the gains are projected on ``g >= 0`` after every step."""
+    def set_gains(self, g: ArrayLike) -> None:
+        """Replaces the gains (length K)."""
+    def inverse_whitening_matrix(self) -> FloatArray:
+        """``alpha I + W diag(g) W^T`` (n x n)."""
+    def respond(self, X: ArrayLike) -> FloatArray:
+        """Steady states for the rows of ``X`` (T x n), as T x n."""
+    def interneuron_inputs(self, Y: ArrayLike) -> FloatArray:
+        """``z = W^T y`` for the responses in the rows of ``Y`` (T x n), as T x K."""
+    def output_covariance(self, C: ArrayLike) -> FloatArray:
+        """``C_yy = M C M^T``, ``M = (alpha I + W diag(g) W^T)^{-1}``."""
+    def projected_variances(self, C: ArrayLike) -> FloatArray:
+        """``diag(W^T C_yy W)`` (all 1 at a fixed point with free gains)."""
+    def whitening_error(self, C: ArrayLike, measure: str = "spectral_norm") -> float:
+        """Error of ``C_yy``: ``"spectral_norm"`` (``||C_yy - I||_2``, as the other
+        networks), ``"frobenius"`` (``||C_yy - I||_F^2 / n^2``), ``"spectral"``
+        (``mean (lambda_i - 1)^2``, positive parts only when clamped) or
+        ``"max_eigen_excess"`` (``lambda_max - 1``, signed)."""
+    def gain_gradient(self, C: ArrayLike) -> FloatArray:
+        """The expected gain gradient ``diag(W^T C_yy W) - 1``."""
+    def online_step(self, X: ArrayLike, eta: float) -> FloatArray:
+        """One online gain step from the rows of ``X`` (a batch), in place; returns the
+        responses of the gains before the step (T x n)."""
+    def offline_step(self, C: ArrayLike, eta: float) -> FloatArray:
+        """One offline gain step, in place; returns the pre-update ``C_yy``."""
+    def copy(self) -> "GainNetwork":
+        """A copy of this network."""
+
+def run_offline(
+    network: GainNetwork,
+    C: ArrayLike,
+    eta: float,
+    max_steps: int,
+    measure: str = "frobenius",
+    early_stop: bool = True,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    divergence_bound: float = 200.0,
+) -> Dict[str, Any]:
+    """The authors' offline loop, in place: offline steps until the gains stop moving
+    (``allclose(g_prev, g, rtol, atol)``), some ``|g_i| > divergence_bound`` (both only with
+    ``early_stop``) or ``max_steps`` steps.
+
+    Returns ``{"steps": int, "stop": "converged" | "diverged" | "max_steps",
+    "g_history": (rows, K) array [g_0, g_1, ...], "errors": one per step (pre-update C_yy)}``.
+    """
+
+class MultiTimescaleNetwork:
+    """Paper B: slow synapses ``W`` (N x K, any non-zero columns) and fast gains ``g``.
+
+    Steady state ``r = (alpha I + W diag(g) W^T)^{-1} s``; online step
+    ``g <- g + eta_g mean(z^2 - ||w_i||^2)``, then
+    ``W <- W + eta_w (r n^T / B - W diag(g_new))`` with ``n = g_old o z``; error
+    ``||C_rr - I||_2``.
+    """
+
+    def __init__(
+        self,
+        W0: ArrayLike,
+        g0: Optional[ArrayLike] = None,
+        alpha: float = 1.0,
+        unit_columns: bool = False,
+    ) -> None:
+        """A network with synapses ``W0``, gains ``g0`` (default zeros); with
+        ``unit_columns`` the columns of ``W`` are renormalised after every update."""
+    @property
+    def n(self) -> int:
+        """Number of primary neurons."""
+    @property
+    def k(self) -> int:
+        """Number of interneurons."""
+    @property
+    def W(self) -> FloatArray:
+        """The synapses (a copy, N x K)."""
+    @property
+    def g(self) -> FloatArray:
+        """The gains (a copy, length K)."""
+    @property
+    def alpha(self) -> float:
+        """The leak."""
+    def set_gains(self, g: ArrayLike) -> None:
+        """Replaces the gains (length K)."""
+    def inverse_whitening_matrix(self) -> FloatArray:
+        """``alpha I + W diag(g) W^T`` (N x N)."""
+    def respond(self, S: ArrayLike) -> FloatArray:
+        """Steady states for the stimuli in the rows of ``S`` (B x N), as B x N."""
+    def output_covariance(self, C: ArrayLike) -> FloatArray:
+        """``C_rr = F C F^T``, ``F = (alpha I + W diag(g) W^T)^{-1}``."""
+    def whitening_error(self, C: ArrayLike) -> float:
+        """``||C_rr - I||_2``."""
+    def online_gain_step(self, S: ArrayLike, eta_g: float) -> FloatArray:
+        """The online gain update only (``W`` frozen), in place; returns the new gains."""
+    def online_step(self, S: ArrayLike, eta_g: float, eta_w: float) -> FloatArray:
+        """One online step (gains, then synapses), in place; returns the responses (B x N)."""
+    def expected_gradients(self, C: ArrayLike) -> Dict[str, FloatArray]:
+        """``{"dg": diag(W^T C_rr W) - ||w_i||^2, "dW": (C_rr - I) W G, "C_rr": ...}``."""
+    def offline_step(self, C: ArrayLike, eta_g: float, eta_w: float) -> FloatArray:
+        """One offline joint step, in place; returns the pre-update ``C_rr``."""
+    def fast_gain_step(self, C: ArrayLike, eta_w: float) -> FloatArray:
+        """``g = optimal_gains(W, C, alpha)``, then ``W <- W + eta_w (C_rr - I) W G``, in
+        place; returns that step's ``C_rr``."""
+    def copy(self) -> "MultiTimescaleNetwork":
+        """A copy of this network."""
+
+def synthetic_contexts(
+    n: int, n_contexts: int, max_lambda: float = 4.0, seed: int = 0
+) -> Dict[str, Any]:
+    """Paper B's contexts ``C_c = (I + V diag(lambda_c) V^T)^2``.
+
+    Returns ``{"V": n x n, "theta": radians or None (n != 2), "lambdas": n_contexts x n,
+    "covariances": n_contexts x n x n}``.
+    """
+
+def signed_permutation_distance(W: ArrayLike, V: ArrayLike) -> float:
+    """``min_P ||W_hat P - V||_F`` over signed permutations, ``W_hat`` with unit columns;
+    both N x K, K <= 8."""
+
 # ---------------------------------------------------------------- experiments
 
 def run_experiment(
