@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use whiten_core::CoreError;
 use whiten_core::cov::check_spd;
 use whiten_core::gain::{
     self, ErrorMeasure, GainNetwork, MultiTimescaleNetwork, OfflineRun, StopReason,
@@ -61,6 +62,15 @@ fn gains(obj: Option<&Bound<'_, PyAny>>, name: &str, k: usize) -> PyResult<Vec<f
             }
             Ok(v)
         }
+    }
+}
+
+/// A refused frame or weights argument as a `ValueError` naming the argument (`name`): the Rust
+/// message names the matrix (`W`), the Python argument may be called otherwise (`W0`).
+fn frame_err(name: &'static str) -> impl Fn(CoreError) -> PyErr {
+    move |e| match e {
+        CoreError::BadColumn { .. } => PyValueError::new_err(format!("{name}: {e}")),
+        other => core_input_err(other),
     }
 }
 
@@ -171,7 +181,7 @@ pub fn normalize_columns<'py>(
     W: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let w = weights(W, "W")?;
-    let out = frame::normalize_columns(w.as_ref()).map_err(core_input_err)?;
+    let out = frame::normalize_columns(w.as_ref()).map_err(frame_err("W"))?;
     Ok(matrix_out(py, out.as_ref()))
 }
 
@@ -230,7 +240,7 @@ impl PyGainNetwork {
             .map(|n| Self {
                 inner: n.with_clamp(clamp),
             })
-            .map_err(core_input_err)
+            .map_err(frame_err("W"))
     }
 
     /// Number of primary neurons `n`.
@@ -491,7 +501,7 @@ impl PyMultiTimescaleNetwork {
             .map(|n| Self {
                 inner: n.with_unit_columns(unit_columns),
             })
-            .map_err(core_input_err)
+            .map_err(frame_err("W0"))
     }
 
     /// Number of primary neurons `N`.
@@ -734,5 +744,5 @@ pub fn signed_permutation_distance(W: &Bound<'_, PyAny>, V: &Bound<'_, PyAny>) -
             v.ncols()
         )));
     }
-    gain::signed_permutation_distance(w.as_ref(), v.as_ref()).map_err(core_input_err)
+    gain::signed_permutation_distance(w.as_ref(), v.as_ref()).map_err(frame_err("W"))
 }

@@ -138,3 +138,97 @@ def test_stats_inputs():
         whiten.pyramid_band(np.ones((8, 8)), orientation=5)
     with pytest.raises(ValueError, match="r_min"):
         whiten.dead_leaves(16, r_min=0.1)
+
+
+def test_gain_inputs():
+    M = whiten.mercedes()
+    C2 = np.diag([2.0, 0.5])
+    # frames whose columns are not unit (or zero) are refused, naming the argument
+    with pytest.raises(ValueError, match=r"W: column 0 of frame W has norm 1.41"):
+        whiten.GainNetwork(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"W0: column 1 of W has norm 0"):
+        whiten.MultiTimescaleNetwork(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"W: column 1 of W has norm 0"):
+        whiten.normalize_columns(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"W: column 0 of W has norm 0"):
+        whiten.signed_permutation_distance(np.zeros((2, 2)), np.eye(2))
+    # shapes, NaN, empty arrays, k = 0
+    with pytest.raises(ValueError, match="W is empty"):
+        whiten.GainNetwork(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match="W0 is empty"):
+        whiten.MultiTimescaleNetwork(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="W must be 2-dimensional"):
+        whiten.GainNetwork(np.ones(3))
+    with pytest.raises(ValueError, match=r"W contains NaN at index \(1, 2\)"):
+        whiten.GainNetwork(np.array([[1.0, 1.0, 1.0], [0.0, 0.0, np.nan]]))
+    with pytest.raises(ValueError, match="g0 must have K = 3"):
+        whiten.GainNetwork(M, g0=[1.0, 2.0])
+    with pytest.raises(ValueError, match="g0 contains inf"):
+        whiten.GainNetwork(M, g0=[1.0, np.inf, 0.0])
+    with pytest.raises(ValueError, match="alpha"):
+        whiten.GainNetwork(M, alpha=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        whiten.MultiTimescaleNetwork(M, alpha=float("nan"))
+    net = whiten.GainNetwork(M)
+    with pytest.raises(ValueError, match="2 column"):
+        net.respond(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="X is empty"):
+        net.respond(np.ones((0, 2)))
+    with pytest.raises(ValueError, match=r"C must be \(2, 2\)"):
+        net.output_covariance(np.eye(3))
+    with pytest.raises(ValueError, match="measure"):
+        net.whitening_error(C2, measure="operator")
+    with pytest.raises(ValueError, match="learning rate eta_g = -0.1"):
+        net.offline_step(C2, -0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        net.online_step(np.ones((1, 2)), float("nan"))
+    with pytest.raises(ValueError, match="learning rate"):
+        whiten.run_offline(net, C2, eta=0.0, max_steps=10)
+    with pytest.raises(ValueError, match="g is empty"):
+        net.set_gains([])
+    with pytest.raises(ValueError, match="g must have K = 3"):
+        net.set_gains([1.0])
+    np.testing.assert_array_equal(net.g, np.zeros(3))  # refused calls leave the state alone
+    multi = whiten.MultiTimescaleNetwork(np.eye(2))
+    with pytest.raises(ValueError, match="eta_w"):
+        multi.online_step(np.ones((3, 2)), 0.1, 0.0)
+    with pytest.raises(ValueError, match="eta_w"):
+        multi.fast_gain_step(C2, -1.0)
+    with pytest.raises(ValueError, match="not positive definite"):
+        multi.fast_gain_step(-C2, 0.1)
+    with pytest.raises(ValueError, match="S must have 2 column"):
+        multi.respond(np.ones((2, 3)))
+    # frames and the closed form
+    with pytest.raises(ValueError, match="K = 0"):
+        whiten.random_frame(3, 0)
+    with pytest.raises(ValueError, match="n = 0"):
+        whiten.random_frame(0, 3)
+    with pytest.raises(ValueError, match="more than"):
+        whiten.random_frame(1 << 40, 1 << 40)
+    with pytest.raises(ValueError, match="more than"):
+        whiten.conv_frame(1 << 33, 1 << 33, 1, 1)
+    with pytest.raises(ValueError, match="rows = 0"):
+        whiten.conv_frame(0, 3, 1, 1)
+    with pytest.raises(ValueError, match="h = 5"):
+        whiten.conv_frame_1d(4, 5)
+    with pytest.raises(OverflowError):
+        whiten.conv_frame_1d(-1, 1)
+    with pytest.raises(ValueError, match="not symmetric"):
+        whiten.spectral_frame(np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"C must be square"):
+        whiten.spectral_frame(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"C must be \(2, 2\)"):
+        whiten.optimal_gains(M, np.eye(3))
+    with pytest.raises(ValueError, match="not positive definite"):
+        whiten.optimal_gains(M, np.diag([1.0, -1.0]))
+    with pytest.raises(ValueError, match="alpha"):
+        whiten.optimal_gains(M, C2, alpha=float("inf"))
+    # contexts and the distance
+    with pytest.raises(ValueError, match="N = 0"):
+        whiten.synthetic_contexts(0, 3)
+    with pytest.raises(ValueError, match="max_lambda"):
+        whiten.synthetic_contexts(2, 3, max_lambda=0.0)
+    with pytest.raises(ValueError, match="same shape"):
+        whiten.signed_permutation_distance(np.eye(2), np.eye(3))
+    with pytest.raises(ValueError, match="K <= 8"):
+        whiten.signed_permutation_distance(np.eye(9), np.eye(9))
