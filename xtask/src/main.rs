@@ -630,12 +630,20 @@ fn render_report(
     s.push_str(
         "own schedule beside ours: they agree or differ, and are never counted as failures.\n\n",
     );
-    for paper in [1u64, 2] {
-        let title = if paper == 1 {
-            "Paper 1: Interneurons accelerate learning dynamics (linear whitening networks)"
-        } else {
-            "Paper 2: Shaping the distribution of neural responses with interneurons"
-        };
+    for (paper, title) in [
+        (
+            1u64,
+            "Paper 1: Interneurons accelerate learning dynamics (linear whitening networks)",
+        ),
+        (
+            2,
+            "Paper 2: Shaping the distribution of neural responses with interneurons",
+        ),
+        (
+            3,
+            "Paper 3: Gain-modulating interneurons (ICML 2023) and fast gains with slow synapses (NeurIPS 2023)",
+        ),
+    ] {
         let mut rows = Vec::new();
         for (name, _, v) in experiments {
             for c in v

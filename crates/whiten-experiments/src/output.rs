@@ -170,7 +170,7 @@ pub fn row_major(m: faer::MatRef<'_, f64>) -> Vec<f64> {
 pub struct Claim {
     /// Stable identifier, e.g. `p1.offline.reference`.
     pub id: String,
-    /// Which paper (1 or 2).
+    /// Which paper: 1, 2, or 3 for the gain-modulation models (ICML 2023 and NeurIPS 2023).
     pub paper: u8,
     /// The claim, in words.
     pub statement: String,

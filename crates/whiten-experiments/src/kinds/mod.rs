@@ -4,6 +4,8 @@
 //!   offline learning and their gradient flows, with the set-up they share.
 //! * [`paper2`]: the nonlinear interneuron circuit that Gaussianises natural-image signals,
 //!   with the image sources and learning settings its kinds share.
+//! * [`paper3`]: the gain-modulation models (a fixed frame with adaptive gains; fast gains with
+//!   slow synapses) and the comparison of the line's four linear mechanisms.
 //! * [`common`]: parameter checks and small helpers used by the kinds of every paper.
 //!
 //! The framework ([`crate::experiment`], [`crate::config`], [`crate::runner`]) knows no kind:
@@ -13,6 +15,7 @@
 pub mod common;
 pub mod paper1;
 pub mod paper2;
+pub mod paper3;
 
 use crate::experiment::Registry;
 

@@ -1,0 +1,9 @@
+//! The research line's gain-modulation models, grouped as a third paper
+//! (`../shared/spec/paper3-gain-modulating-interneurons.md`; the models are in
+//! [`whiten_core::gain`]):
+//!
+//! * **A** (ICML 2023): interneurons with a fixed frame `W` whose gains `g` adapt;
+//! * **B** (NeurIPS 2023): fast gains `g` with slow synaptic plasticity of `W` across contexts;
+//!
+//! and a comparison of the four linear interneuron mechanisms of the line on the same
+//! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
