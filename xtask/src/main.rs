@@ -5,12 +5,15 @@
 //! cargo xtask reproduce [NAME...] [--out DIR] [--check] [--bless] [--threads N] [--force]
 //!                        [--photographs]
 //! cargo xtask bench-flows [--sizes 10,50,200,500] [--rounds 3] [--seconds 0.5]
+//! cargo xtask bench-gain [--rounds 3]
 //! cargo xtask bench-python [--rounds 5] [--seed 1]
 //! ```
 //!
 //! `bench-flows` times whiten against scipy on the gradient flows of paper 1 in one run (see
-//! `bench_flows.rs`); `bench-python` times a paper-2 fit called from Python (release wheel)
-//! against the same fit in Rust (see `bench_python.rs`). Neither is part of CI.
+//! `bench_flows.rs`); `bench-gain` times the gain-modulation models' learning steps against a
+//! numpy rewrite of the authors' steps (see `bench_gain.rs`); `bench-python` times a paper-2 fit
+//! called from Python (release wheel) against the same fit in Rust (see `bench_python.rs`). None
+//! is part of CI.
 //!
 //! `test` runs every test of the workspace: `cargo test --workspace --locked`, then the Python
 //! package's pytest tests in a venv under the target folder (see [`test`]).
@@ -40,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench_flows;
+mod bench_gain;
 mod bench_python;
 
 use anyhow::{Context, Result, bail};
@@ -110,6 +114,13 @@ enum Task {
         #[arg(long, default_value_t = 0.5)]
         seconds: f64,
     },
+    /// The gain-modulation models' learning steps (paper 3) against a numpy rewrite of the
+    /// authors' steps, on the spec's sizes: steps per second and their ratio.
+    BenchGain {
+        /// Rounds of alternating whiten and numpy runs.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Paper 2's 1D circuit fitted from Python (release wheel) against the same fit in Rust,
     /// on 262,144 samples: median times and their ratio.
     BenchPython {
@@ -156,6 +167,7 @@ fn run(cli: Cli) -> Result<()> {
             rounds,
             seconds,
         } => bench_flows::bench_flows(&root(), &sizes, rounds.max(1), seconds),
+        Task::BenchGain { rounds } => bench_gain::bench_gain(&root(), rounds.max(1)),
         Task::BenchPython { rounds, seed } => {
             bench_python::bench_python(&root(), rounds.max(1), seed)
         }

@@ -58,6 +58,7 @@
 
 mod closed_form;
 pub mod frame;
+mod kernel;
 mod measure;
 pub mod multi_timescale;
 pub mod network;

@@ -26,11 +26,12 @@ use rand_distr::StandardNormal;
 
 use super::closed_form::optimal_gains;
 use super::frame::normalize_columns;
+use super::kernel::Workspace;
 use super::measure::spectral_norm_error;
 use super::network::{
     check_alpha, check_batch, check_eta, check_gains, check_square, projected_diag,
 };
-use super::solve::{Factor, inverse_whitening_matrix, term_scale};
+use super::solve::{Factor, inverse_whitening_matrix};
 use crate::cov::{haar_orthogonal, symmetrise};
 use crate::error::{CoreError, Result};
 
@@ -84,6 +85,8 @@ pub struct MultiTimescaleNetwork {
     g: Vec<f64>,
     alpha: f64,
     unit_columns: bool,
+    /// Buffers of the online step.
+    work: Workspace,
 }
 
 impl MultiTimescaleNetwork {
@@ -97,6 +100,7 @@ impl MultiTimescaleNetwork {
             g: g0,
             alpha: 1.0,
             unit_columns: false,
+            work: Default::default(),
         })
     }
 
@@ -152,9 +156,10 @@ impl MultiTimescaleNetwork {
     }
 
     fn factor(&self) -> Result<Factor> {
-        Factor::new(
-            self.inverse_whitening_matrix().as_ref(),
-            term_scale(self.w.as_ref(), &self.g, self.alpha),
+        Factor::of_frame(
+            self.w.as_ref(),
+            &self.g,
+            self.alpha,
             "alpha I + W diag(g) W^T",
         )
     }
@@ -207,30 +212,43 @@ impl MultiTimescaleNetwork {
     /// returns the gains' new values. See [`Self::online_step`].
     pub fn online_gain_step(&mut self, s: MatRef<'_, f64>, eta_g: f64) -> Result<Vec<f64>> {
         check_eta("eta_g", eta_g)?;
-        let (_, _, g_new) = self.online_parts(s, eta_g)?;
+        let (_, g_new) = self.online_parts(s, eta_g)?;
         Self::check_g(&g_new)?;
         self.g = g_new.clone();
         Ok(g_new)
     }
 
-    /// `r`, `z` and the updated gains of one online step.
-    fn online_parts(
-        &self,
-        s: MatRef<'_, f64>,
-        eta_g: f64,
-    ) -> Result<(Mat<f64>, Mat<f64>, Vec<f64>)> {
-        let r = self.respond(s)?;
-        let z = self.w.transpose() * &r;
-        let b = s.ncols() as f64;
-        let wn = column_norms_sq(self.w.as_ref());
+    /// `r` and the updated gains of one online step; `z = W^T r` (`K x B`, column-major:
+    /// `z[t K + i] = w_i^T r_t`) is left in `self.work.z` and `W` in `self.work.wv`.
+    fn online_parts(&mut self, s: MatRef<'_, f64>, eta_g: f64) -> Result<(Mat<f64>, Vec<f64>)> {
+        check_batch(s, self.n())?;
+        let (n, k, b) = (self.n(), self.k(), s.ncols());
+        let mut work = std::mem::take(&mut self.work);
+        work.load_w(self.w.as_ref());
+        let r = if work.factor(n, &self.g, self.alpha) {
+            Ok(work.respond_and_project(s))
+        } else {
+            self.respond(s)
+                .inspect(|r| work.project(self.w.as_ref(), r.as_ref()))
+        };
+        self.work = work;
+        let r = r?;
         // g <- g + eta_g mean_batch(z^2 - ||w_i||^2)
-        let g_new = (0..self.k())
-            .map(|i| {
-                let m = (0..s.ncols()).map(|t| z[(i, t)] * z[(i, t)]).sum::<f64>() / b;
-                self.g[i] + eta_g * (m - wn[i])
-            })
+        let mut g_new: Vec<f64> = self
+            .work
+            .wv
+            .chunks_exact(n)
+            .map(|wi| -wi.iter().map(|v| v * v).sum::<f64>())
             .collect();
-        Ok((r, z, g_new))
+        for zt in self.work.z.chunks_exact(k) {
+            for (gi, &zi) in g_new.iter_mut().zip(zt) {
+                *gi += zi * zi / b as f64;
+            }
+        }
+        for (gi, &g) in g_new.iter_mut().zip(&self.g) {
+            *gi = g + eta_g * *gi;
+        }
+        Ok((r, g_new))
     }
 
     /// One online step from the batch `s` (`N x B`), in the authors' order: `r`, `z = W^T r`
@@ -240,18 +258,31 @@ impl MultiTimescaleNetwork {
     pub fn online_step(&mut self, s: MatRef<'_, f64>, eta_g: f64, eta_w: f64) -> Result<Mat<f64>> {
         check_eta("eta_g", eta_g)?;
         check_eta("eta_w", eta_w)?;
-        let (r, z, g_new) = self.online_parts(s, eta_g)?;
+        let (r, g_new) = self.online_parts(s, eta_g)?;
         Self::check_g(&g_new)?;
-        let b = s.ncols() as f64;
-        // n = g_old o z;  r n^T / B
-        let nmat = Mat::from_fn(self.k(), s.ncols(), |i, t| self.g[i] * z[(i, t)]);
-        let rn = &r * nmat.transpose();
-        let dw = Mat::from_fn(self.n(), self.k(), |i, j| {
-            rn[(i, j)] / b - self.w[(i, j)] * g_new[j]
-        });
-        let w_new = self.updated_w(eta_w, dw.as_ref())?;
+        let (n, k, b) = (self.n(), self.k(), s.ncols());
+        // W + eta_w (r n^T / B - W diag(g_new)), n = g_old o z, into wv (W's copy).
+        let work = &mut self.work;
+        for (j, wj) in work.wv.chunks_exact_mut(n).enumerate() {
+            for (i, w) in wj.iter_mut().enumerate() {
+                let rn: f64 = (0..b)
+                    .map(|t| r[(i, t)] * self.g[j] * work.z[t * k + j])
+                    .sum();
+                *w += eta_w * (rn / b as f64 - *w * g_new[j]);
+            }
+        }
+        if work.wv.iter().any(|v| !v.is_finite()) {
+            return Err(CoreError::NonFinite {
+                what: "W after update",
+            });
+        }
+        let w_new = Mat::from_fn(n, k, |i, j| work.wv[j * n + i]);
+        self.w = if self.unit_columns {
+            normalize_columns(w_new.as_ref())?
+        } else {
+            w_new
+        };
         self.g = g_new;
-        self.w = w_new;
         Ok(r)
     }
 

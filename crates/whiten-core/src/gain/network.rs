@@ -11,8 +11,10 @@
 use faer::{Mat, MatRef};
 
 use super::frame::check_unit_columns;
+use super::kernel::Workspace;
+pub(crate) use super::kernel::projected_diag;
 use super::measure::ErrorMeasure;
-use super::solve::{Factor, inverse_whitening_matrix, term_scale};
+use super::solve::{Factor, inverse_whitening_matrix};
 use crate::error::{CoreError, Result};
 
 pub(crate) fn check_eta(name: &'static str, eta: f64) -> Result<()> {
@@ -86,14 +88,6 @@ pub(crate) fn check_batch(x: MatRef<'_, f64>, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// `diag(W^T C W)`: `w_i^T C w_i` for every column.
-pub(crate) fn projected_diag(w: MatRef<'_, f64>, c: MatRef<'_, f64>) -> Vec<f64> {
-    let cw = c * w;
-    (0..w.ncols())
-        .map(|j| (0..w.nrows()).map(|i| w[(i, j)] * cw[(i, j)]).sum())
-        .collect()
-}
-
 /// Paper A's gain-modulating interneuron network (fixed frame, adaptive gains).
 #[derive(Debug, Clone)]
 pub struct GainNetwork {
@@ -101,6 +95,8 @@ pub struct GainNetwork {
     g: Vec<f64>,
     alpha: f64,
     clamp: bool,
+    /// Buffers of the online step (`W` never changes, so it is loaded once).
+    work: Workspace,
 }
 
 impl GainNetwork {
@@ -115,6 +111,7 @@ impl GainNetwork {
             g: g0,
             alpha: 1.0,
             clamp: false,
+            work: Workspace::default(),
         })
     }
 
@@ -176,9 +173,10 @@ impl GainNetwork {
     }
 
     fn factor(&self) -> Result<Factor> {
-        Factor::new(
-            self.inverse_whitening_matrix().as_ref(),
-            term_scale(self.w.as_ref(), &self.g, self.alpha),
+        Factor::of_frame(
+            self.w.as_ref(),
+            &self.g,
+            self.alpha,
             "alpha I + W diag(g) W^T",
         )
     }
@@ -235,17 +233,40 @@ impl GainNetwork {
     /// ignoring `alpha` (which their error measure does use). Both agree for `alpha = 1`.
     pub fn online_step(&mut self, x: MatRef<'_, f64>, eta: f64) -> Result<Mat<f64>> {
         check_eta("eta_g", eta)?;
-        let y = self.respond(x)?;
-        let z = self.w.transpose() * &y;
-        let t = x.ncols() as f64;
-        let dg: Vec<f64> = (0..self.k())
-            .map(|i| {
-                (0..x.ncols())
-                    .map(|s| z[(i, s)] * z[(i, s)] - 1.0)
-                    .sum::<f64>()
-                    / t
-            })
-            .collect();
+        check_batch(x, self.n())?;
+        let (n, k, t) = (self.n(), self.k(), x.ncols());
+        // y = A^{-1} x and z = W^T y: the small kernel when A is small and positive definite.
+        let mut work = std::mem::take(&mut self.work);
+        if work.wv.len() != n * k {
+            work.load_w(self.w.as_ref());
+        }
+        let y = if work.factor(n, &self.g, self.alpha) {
+            work.respond_and_project(x)
+        } else {
+            match self.respond(x) {
+                Ok(y) => {
+                    work.project(self.w.as_ref(), y.as_ref());
+                    y
+                }
+                Err(e) => {
+                    self.work = work;
+                    return Err(e);
+                }
+            }
+        };
+        let z = std::mem::take(&mut work.z);
+        // dg_i = mean_t(z_it^2 - 1), z_it = w_i^T y_t.
+        let mut dg = vec![0.0; k];
+        for zt in z.chunks_exact(k) {
+            for (d, &zi) in dg.iter_mut().zip(zt) {
+                *d += zi * zi;
+            }
+        }
+        for d in &mut dg {
+            *d = *d / t as f64 - 1.0;
+        }
+        work.z = z;
+        self.work = work;
         self.apply(eta, &dg)?;
         Ok(y)
     }

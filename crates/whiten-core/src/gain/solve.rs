@@ -6,6 +6,7 @@ use faer::linalg::solvers::{Llt, PartialPivLu};
 use faer::prelude::*;
 use faer::{Mat, MatRef, Side};
 
+use super::kernel::Chol;
 use crate::cov::symmetrise;
 use crate::error::{CoreError, Result};
 
@@ -32,6 +33,8 @@ pub(crate) fn term_scale(w: MatRef<'_, f64>, g: &[f64], alpha: f64) -> f64 {
 
 /// A factorisation of a symmetric, invertible matrix.
 pub(crate) enum Factor {
+    /// Small and positive definite: the plain Cholesky of [`super::kernel`].
+    Small(Chol),
     /// Positive definite: Cholesky.
     Llt(Llt<f64>),
     /// Indefinite but invertible: partial-pivoting LU.
@@ -39,6 +42,24 @@ pub(crate) enum Factor {
 }
 
 impl Factor {
+    /// Factors `alpha I + W diag(g) W^T` (named `what` in errors): the small kernel when it
+    /// applies, otherwise [`Self::new`] on the formed matrix.
+    pub(crate) fn of_frame(
+        w: MatRef<'_, f64>,
+        g: &[f64],
+        alpha: f64,
+        what: &'static str,
+    ) -> Result<Self> {
+        if let Some(chol) = Chol::of_frame(w, g, alpha) {
+            return Ok(Self::Small(chol));
+        }
+        Self::new(
+            inverse_whitening_matrix(w, g, alpha).as_ref(),
+            term_scale(w, g, alpha),
+            what,
+        )
+    }
+
     /// Factors the symmetric matrix `a` (named `what` in errors). `NonFinite` for NaN/inf,
     /// `Singular` when `min |lambda| <= n eps max(max |lambda|, scale)`, where `scale` bounds the
     /// norms of the terms `a` was summed from (so that a sum that cancels to rounding noise,
@@ -89,6 +110,7 @@ impl Factor {
     /// `A^{-1} B`.
     pub(crate) fn solve(&self, b: MatRef<'_, f64>) -> Mat<f64> {
         match self {
+            Self::Small(f) => f.solve(b),
             Self::Llt(f) => f.solve(b),
             Self::Lu(f) => f.solve(b),
         }
@@ -96,6 +118,9 @@ impl Factor {
 
     /// `A^{-1} C A^{-1}` (= `M C M^T` with `M = A^{-1}`, `A` and `C` symmetric), symmetrised.
     pub(crate) fn sandwich(&self, c: MatRef<'_, f64>) -> Mat<f64> {
+        if let Self::Small(f) = self {
+            return f.sandwich(c);
+        }
         let a = self.solve(c);
         let b = self.solve(a.transpose());
         symmetrise(b.as_ref())
