@@ -7,3 +7,6 @@
 //!
 //! and a comparison of the four linear interneuron mechanisms of the line on the same
 //! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
+
+pub mod mechanisms;
+mod mechanisms_setup;

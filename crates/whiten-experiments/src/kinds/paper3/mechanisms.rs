@@ -1,0 +1,463 @@
+//! `mechanisms`: the line's four linear interneuron mechanisms on the same covariance switches.
+//! Which one re-whitens fastest after a switch, at what error floor, with how many plastic
+//! parameters? None of the source papers makes this comparison.
+//!
+//! The mechanisms ([`Mechanism`]), all answering at their steady state and learning online
+//! from batches of `batch` samples, all started at `y = x`:
+//!
+//! 1. direct recurrence (paper 1, Algorithm 1): `y = M^{-1} x`, `M <- M + eta (y y^T - I)`;
+//!    `n(n+1)/2` plastic parameters;
+//! 2. interneuron synapses (paper 1, Algorithm 2, `k = n`): `y = (W W^T)^{-1} x`,
+//!    `W <- W + eta (y z^T - W)`, `z = W^T y`; `n k`;
+//! 3. gain modulation on a fixed frame (paper A): a random unit frame `W` with
+//!    `K = n(n+1)/2` columns (the fewest with which gains alone can whiten every `C`),
+//!    `y = (I + W diag(g) W^T)^{-1} x`, `g <- g + eta_g (z o z - 1)`; `K` gains;
+//! 4. fast gains and slow synapses (paper B, `K = n`): `g <- g + eta_g (z o z - ||w_i||^2)`,
+//!    `W <- W + eta_w (y (g o z)^T - W diag(g))`; `K` fast gains and `n K` slow synapses.
+//!
+//! **Contexts.** `contexts` covariances `C_c = (I + V_c Lambda_c V_c^T)^2`, `Lambda_c`
+//! drawn as in paper B (`lambda_j ~ U(0, max_lambda)`, each kept with probability 1/2). In the
+//! *shared* condition one `V` serves all contexts (paper B's family: a slow `W` can learn it,
+//! then `n` gains suffice); in the *independent* condition every context has its own random
+//! `V_c` (same spectra, no shared structure). Block `b` (of `blocks`, `period` steps each)
+//! shows context `b mod contexts`: the first `contexts` blocks are first visits, the rest
+//! revisits. All mechanisms on one seed see the same contexts and the same samples.
+//!
+//! **Error** `||C_yy - I||_op` of the current network on the current context, exact,
+//! every `record_every` steps. **Re-whitening time** of a block: steps from the switch until
+//! the error is first below `threshold`. **Floor**: median error over the block's last quarter.
+//!
+//! **Learning rates (the fairness rule).** For every mechanism and condition, the same rule
+//! on the same grid: each `eta` of `etas` (for B each pair `eta_g` in `etas`,
+//! `eta_w = ratio x eta_g` with `ratio` in `ratios`) is run on a tuning seed that is not
+//! reported; admissible are the runs that did not diverge and whose median floor over blocks
+//! is below `floor_fraction x threshold`; among them the one with the smallest median
+//! re-whitening time over blocks is chosen (ties: the earlier grid point). The chosen rates are
+//! then evaluated on `seeds` other seeds.
+
+use serde::{Deserialize, Serialize};
+
+use super::mechanisms_setup::{
+    BlockStats, CONDITIONS, Condition, MECHANISMS, Mechanism, Rates, Schedule, Score, Trace,
+    World, block_stats, grid, median, select, simulate, times,
+};
+use crate::context::RunContext;
+use crate::error::{ParamError, Result};
+use crate::experiment::{Experiment, ParamDoc, param};
+use crate::kinds::common::{at_least_one, ensure, ensure_positive, ensure_positive_grid};
+use crate::output::{Cell, Outputs, Table, json_float};
+use crate::resources::MemoryEstimate;
+
+/// Parameters of `mechanisms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mechanisms {
+    /// Primary neurons `n`.
+    pub n: usize,
+    /// Distinct contexts.
+    pub contexts: usize,
+    /// Blocks (context `b mod contexts` in block `b`).
+    pub blocks: usize,
+    /// Online steps per block.
+    pub period: usize,
+    /// Samples per online step.
+    pub batch: usize,
+    /// Largest context eigenvalue `lambda_j` (paper B: 4).
+    pub max_lambda: f64,
+    /// Re-whitened: error below this.
+    pub threshold: f64,
+    /// Admissible rates: median floor below `floor_fraction x threshold`.
+    pub floor_fraction: f64,
+    /// Grid of `eta` (and of B's `eta_g`).
+    pub etas: Vec<f64>,
+    /// Grid of B's `eta_w / eta_g`.
+    pub ratios: Vec<f64>,
+    /// Evaluation seeds (the tuning seed comes on top).
+    pub seeds: usize,
+    /// Steps between recorded errors.
+    pub record_every: usize,
+}
+
+impl Default for Mechanisms {
+    fn default() -> Self {
+        Self {
+            n: 4,
+            contexts: 4,
+            blocks: 12,
+            period: 2000,
+            batch: 1,
+            max_lambda: 4.0,
+            threshold: 0.1,
+            floor_fraction: 0.5,
+            etas: vec![0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+            ratios: vec![0.01, 0.1, 1.0],
+            seeds: 5,
+            record_every: 10,
+        }
+    }
+}
+
+impl Experiment for Mechanisms {
+    const KIND: &'static str = "mechanisms";
+    const DESCRIPTION: &'static str = "Paper 3, the four linear interneuron mechanisms (direct, interneuron synapses, gains on a fixed frame, gains + slow synapses) on the same covariance switches: re-whitening time, error floor, plastic parameters";
+    const PARAMS: &'static [ParamDoc] = &[
+        param("n", "number of primary neurons (2..=8)"),
+        param("contexts", "number of distinct context covariances (>= 1)"),
+        param(
+            "blocks",
+            "number of blocks; block b shows context b mod contexts (> contexts, so some are revisits)",
+        ),
+        param(
+            "period",
+            "online steps per block (a multiple of record_every, >= 4 records)",
+        ),
+        param("batch", "samples per online step (>= 1)"),
+        param(
+            "max_lambda",
+            "context eigenvalues lambda_j ~ U(0, max_lambda), each kept with probability 1/2 (> 0)",
+        ),
+        param(
+            "threshold",
+            "re-whitened: exact ||C_yy - I||_op below this (> 0)",
+        ),
+        param(
+            "floor_fraction",
+            "admissible rates: median error floor below floor_fraction x threshold (0 < f <= 1)",
+        ),
+        param(
+            "etas",
+            "grid of learning rates eta (eta_g for the gain mechanisms), tuned per mechanism and condition",
+        ),
+        param(
+            "ratios",
+            "grid of B's eta_w / eta_g, tuned jointly with eta_g",
+        ),
+        param(
+            "seeds",
+            "evaluation seeds, besides the unreported tuning seed (>= 1)",
+        ),
+        param("record_every", "steps between recorded errors (>= 1)"),
+    ];
+
+    fn memory(&self, threads: usize) -> Option<MemoryEstimate> {
+        let k = Mechanism::Gain.interneurons(self.n);
+        Some(MemoryEstimate::dense(self.n, k, 8.0, 1, threads))
+    }
+
+    fn check(&self) -> Result<(), ParamError> {
+        ensure((2..=8).contains(&self.n), "n", || {
+            format!("must be between 2 and 8 (got {})", self.n)
+        })?;
+        at_least_one(self.contexts, "contexts")?;
+        ensure(self.blocks > self.contexts, "blocks", || {
+            format!(
+                "must exceed contexts ({}) so that some blocks revisit a context (got {})",
+                self.contexts, self.blocks
+            )
+        })?;
+        at_least_one(self.batch, "batch")?;
+        at_least_one(self.record_every, "record_every")?;
+        at_least_one(self.seeds, "seeds")?;
+        ensure(
+            self.period % self.record_every == 0 && self.period / self.record_every >= 4,
+            "period",
+            || {
+                format!(
+                    "must be a multiple of record_every ({}) with at least 4 records (got {})",
+                    self.record_every, self.period
+                )
+            },
+        )?;
+        ensure_positive(self.max_lambda, "max_lambda")?;
+        ensure_positive(self.threshold, "threshold")?;
+        ensure(
+            self.floor_fraction > 0.0 && self.floor_fraction <= 1.0,
+            "floor_fraction",
+            || format!("must be in (0, 1] (got {})", self.floor_fraction),
+        )?;
+        ensure_positive_grid(&self.etas, "etas")?;
+        ensure_positive_grid(&self.ratios, "ratios")
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<Outputs> {
+        let m = self.measure(ctx)?;
+        Ok(self.report(&m))
+    }
+}
+
+/// One evaluation run: its trace and block statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluated {
+    /// The error trace.
+    pub trace: Trace,
+    /// Per block.
+    pub blocks: Vec<BlockStats>,
+}
+
+/// Everything measured for one mechanism in one condition.
+#[derive(Debug, Clone)]
+pub struct Arm {
+    /// The mechanism.
+    pub mechanism: Mechanism,
+    /// The condition.
+    pub condition: Condition,
+    /// Every grid point's score on the tuning seed.
+    pub scores: Vec<Score>,
+    /// The chosen rates.
+    pub chosen: Rates,
+    /// Whether the chosen rates were admissible.
+    pub admissible: bool,
+    /// One run per evaluation seed.
+    pub runs: Vec<Evaluated>,
+}
+
+/// What `mechanisms` measured: `arms[condition][mechanism]`.
+pub struct Measured {
+    /// Per condition, per mechanism.
+    pub arms: Vec<Vec<Arm>>,
+}
+
+impl Mechanisms {
+    /// The schedule of every run.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            contexts: self.contexts,
+            blocks: self.blocks,
+            period: self.period,
+            batch: self.batch,
+            record_every: self.record_every,
+        }
+    }
+
+    /// The worlds: `[condition][seed]`, seed 0 the tuning seed.
+    fn worlds(&self, ctx: &RunContext) -> Result<Vec<Vec<World>>> {
+        use rand::RngExt;
+        let mut setup = ctx.setup_rng();
+        CONDITIONS
+            .iter()
+            .map(|&cond| {
+                (0..=self.seeds)
+                    .map(|s| {
+                        let seed: u64 = setup.random();
+                        World::draw(self.n, self.contexts, self.max_lambda, cond, seed).map_err(
+                            |e| ctx.numerical(format!("contexts of {}, seed {s}", cond.key()), e),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Tunes every mechanism on seed 0, then evaluates the chosen rates on the other seeds.
+    fn measure(&self, ctx: &RunContext) -> Result<Measured> {
+        let s = self.schedule();
+        let worlds = self.worlds(ctx)?;
+        // Tuning: one task per (condition, mechanism, grid point).
+        let mut jobs = Vec::new();
+        for ci in 0..CONDITIONS.len() {
+            for (mi, &m) in MECHANISMS.iter().enumerate() {
+                for r in grid(m, &self.etas, &self.ratios) {
+                    jobs.push((ci, mi, r));
+                }
+            }
+        }
+        let scores = ctx.par_tasks(jobs.len(), "tuning", |t, _| {
+            let (ci, mi, r) = jobs[t];
+            let trace = simulate(MECHANISMS[mi], &worlds[ci][0], r, &s, ctx)?;
+            Ok(Score::of(r, &trace, &s, self.threshold))
+        })?;
+        let mut chosen = vec![vec![(Rates { eta: 0.0, ratio: 0.0 }, false, Vec::new()); 4]; 2];
+        for ci in 0..CONDITIONS.len() {
+            for mi in 0..MECHANISMS.len() {
+                let mine: Vec<Score> = jobs
+                    .iter()
+                    .zip(&scores)
+                    .filter(|((c, m, _), _)| *c == ci && *m == mi)
+                    .map(|(_, sc)| *sc)
+                    .collect();
+                let (i, ok) = select(&mine, self.threshold, self.floor_fraction);
+                chosen[ci][mi] = (mine[i].rates, ok, mine);
+            }
+        }
+        // Evaluation: one task per (condition, mechanism, seed).
+        let per = MECHANISMS.len() * self.seeds;
+        let runs = ctx.par_tasks(CONDITIONS.len() * per, "evaluation", |t, _| {
+            let (ci, mi, seed) = (t / per, (t % per) / self.seeds, 1 + t % self.seeds);
+            let trace = simulate(MECHANISMS[mi], &worlds[ci][seed], chosen[ci][mi].0, &s, ctx)?;
+            let blocks = block_stats(&trace, &s, self.threshold);
+            Ok(Evaluated { trace, blocks })
+        })?;
+        let mut runs = runs.into_iter();
+        let arms = CONDITIONS
+            .iter()
+            .enumerate()
+            .map(|(ci, &condition)| {
+                MECHANISMS
+                    .iter()
+                    .enumerate()
+                    .map(|(mi, &mechanism)| {
+                        let (rates, admissible, scores) = chosen[ci][mi].clone();
+                        Arm {
+                            mechanism,
+                            condition,
+                            scores,
+                            chosen: rates,
+                            admissible,
+                            runs: runs.by_ref().take(self.seeds).collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Measured { arms })
+    }
+
+    /// Tables, summary, figure and claims.
+    fn report(&self, m: &Measured) -> Outputs {
+        let mut out = Outputs::default();
+        let mut table = Table::new(
+            "mechanisms",
+            &[
+                "condition",
+                "mechanism",
+                "plastic_parameters",
+                "fast_parameters",
+                "eta",
+                "eta_w",
+                "admissible",
+                "median_steps_first_visit",
+                "median_steps_revisit",
+                "min_seed_median_revisit",
+                "max_seed_median_revisit",
+                "median_floor",
+                "blocks_never_rewhitened",
+                "blocks",
+            ],
+        );
+        for arm in m.arms.iter().flatten() {
+            let st = ArmStats::of(arm, &self.schedule());
+            let (p, f) = arm.mechanism.plastic(self.n);
+            table.push(vec![
+                arm.condition.key().into(),
+                arm.mechanism.key().into(),
+                p.into(),
+                f.into(),
+                arm.chosen.eta.into(),
+                arm.chosen.eta_w().into(),
+                Cell::from(arm.admissible.to_string()),
+                st.first.into(),
+                st.revisit.into(),
+                st.revisit_range.0.into(),
+                st.revisit_range.1.into(),
+                st.floor.into(),
+                st.never.into(),
+                (self.blocks * self.seeds).into(),
+            ]);
+            let key = format!("{}/{}", arm.condition.key(), arm.mechanism.key());
+            out.summarize(
+                key,
+                serde_json::json!({
+                    "eta": json_float(arm.chosen.eta),
+                    "eta_w": json_float(arm.chosen.eta_w()),
+                    "steps_first_visit": json_float(st.first),
+                    "steps_revisit": json_float(st.revisit),
+                    "floor": json_float(st.floor),
+                    "never": st.never,
+                }),
+            );
+        }
+        out.table(table);
+        out.table(self.tuning_table(m));
+        out
+    }
+
+    /// Every grid point's score on the tuning seed.
+    fn tuning_table(&self, m: &Measured) -> Table {
+        let mut t = Table::new(
+            "tuning",
+            &[
+                "condition",
+                "mechanism",
+                "eta",
+                "eta_w",
+                "median_steps",
+                "median_floor",
+                "diverged",
+                "admissible",
+                "chosen",
+            ],
+        );
+        for arm in m.arms.iter().flatten() {
+            for sc in &arm.scores {
+                t.push(vec![
+                    arm.condition.key().into(),
+                    arm.mechanism.key().into(),
+                    sc.rates.eta.into(),
+                    sc.rates.eta_w().into(),
+                    sc.median_time.into(),
+                    sc.median_floor.into(),
+                    Cell::from(sc.diverged.to_string()),
+                    Cell::from(sc.admissible(self.threshold, self.floor_fraction).to_string()),
+                    Cell::from((sc.rates == arm.chosen).to_string()),
+                ]);
+            }
+        }
+        t
+    }
+}
+
+/// The reported statistics of one arm, pooled over seeds.
+pub struct ArmStats {
+    /// Median re-whitening time over first-visit blocks of all seeds (`inf`: mostly never).
+    pub first: f64,
+    /// Median over revisit blocks of all seeds.
+    pub revisit: f64,
+    /// Lowest and highest per-seed median over revisits.
+    pub revisit_range: (f64, f64),
+    /// Median error floor over all blocks and seeds.
+    pub floor: f64,
+    /// Blocks (over all seeds) never re-whitened.
+    pub never: usize,
+}
+
+impl ArmStats {
+    /// Pools the runs of `arm`.
+    pub fn of(arm: &Arm, s: &Schedule) -> Self {
+        let split = |run: &Evaluated, first: bool| -> Vec<BlockStats> {
+            run.blocks
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| s.first_visit(*b) == first)
+                .map(|(_, st)| *st)
+                .collect()
+        };
+        let pooled = |first: bool| -> Vec<f64> {
+            arm.runs.iter().flat_map(|r| times(&split(r, first))).collect()
+        };
+        let per_seed: Vec<f64> = arm
+            .runs
+            .iter()
+            .map(|r| median(&times(&split(r, false))))
+            .collect();
+        let floors: Vec<f64> = arm
+            .runs
+            .iter()
+            .flat_map(|r| r.blocks.iter().map(|b| b.floor))
+            .collect();
+        Self {
+            first: median(&pooled(true)),
+            revisit: median(&pooled(false)),
+            revisit_range: (
+                per_seed.iter().copied().fold(f64::INFINITY, f64::min),
+                per_seed.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ),
+            floor: median(&floors),
+            never: arm
+                .runs
+                .iter()
+                .flat_map(|r| &r.blocks)
+                .filter(|b| b.rewhiten.is_none())
+                .count(),
+        }
+    }
+}
