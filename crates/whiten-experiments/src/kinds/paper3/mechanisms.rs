@@ -38,14 +38,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::mechanisms_setup::{
-    BlockStats, CONDITIONS, Condition, MECHANISMS, Mechanism, Rates, Schedule, Score, Trace,
-    World, block_stats, grid, median, select, simulate, times,
+    BlockStats, CONDITIONS, Condition, MECHANISMS, Mechanism, OptimumFloor, Rates, Schedule, Score,
+    Trace, World, block_stats, grid, optimum_floor, select, simulate,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::kinds::common::{at_least_one, ensure, ensure_positive, ensure_positive_grid};
-use crate::output::{Cell, Outputs, Table, json_float};
+use crate::output::Outputs;
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `mechanisms`.
@@ -84,14 +84,14 @@ impl Default for Mechanisms {
             n: 4,
             contexts: 4,
             blocks: 12,
-            period: 2000,
-            batch: 1,
+            period: 1000,
+            batch: 20,
             max_lambda: 4.0,
-            threshold: 0.1,
+            threshold: 0.2,
             floor_fraction: 0.5,
-            etas: vec![0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
-            ratios: vec![0.01, 0.1, 1.0],
-            seeds: 5,
+            etas: vec![0.005, 0.01, 0.02, 0.05, 0.1],
+            ratios: vec![0.03, 0.1, 0.3],
+            seeds: 4,
             record_every: 10,
         }
     }
@@ -130,7 +130,7 @@ impl Experiment for Mechanisms {
         ),
         param(
             "ratios",
-            "grid of B's eta_w / eta_g, tuned jointly with eta_g",
+            "grid of B's eta_w / eta_g (each in (0, 1): slow synapses), tuned jointly with eta_g",
         ),
         param(
             "seeds",
@@ -176,7 +176,13 @@ impl Experiment for Mechanisms {
             || format!("must be in (0, 1] (got {})", self.floor_fraction),
         )?;
         ensure_positive_grid(&self.etas, "etas")?;
-        ensure_positive_grid(&self.ratios, "ratios")
+        ensure_positive_grid(&self.ratios, "ratios")?;
+        for (i, &r) in self.ratios.iter().enumerate() {
+            ensure(r < 1.0, &format!("ratios[{i}]"), || {
+                format!("must be below 1: B's synapses are slower than its gains (got {r})")
+            })?;
+        }
+        Ok(())
     }
 
     fn run(&self, ctx: &RunContext) -> Result<Outputs> {
@@ -209,12 +215,27 @@ pub struct Arm {
     pub admissible: bool,
     /// One run per evaluation seed.
     pub runs: Vec<Evaluated>,
+    /// The online-noise floor from the exact optimum, at the chosen rates (first evaluation
+    /// seed).
+    pub optimum: OptimumFloor,
+}
+
+/// The result of one evaluation task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Done {
+    /// A run through the schedule.
+    Run(Evaluated),
+    /// The floor from the optimum.
+    Floor(OptimumFloor),
 }
 
 /// What `mechanisms` measured: `arms[condition][mechanism]`.
 pub struct Measured {
     /// Per condition, per mechanism.
     pub arms: Vec<Vec<Arm>>,
+    /// Median over the evaluation seeds (both conditions) of the condition number of A's
+    /// `(W^T W)^{o2}`.
+    pub frame_condition: f64,
 }
 
 impl Mechanisms {
@@ -266,7 +287,20 @@ impl Mechanisms {
             let trace = simulate(MECHANISMS[mi], &worlds[ci][0], r, &s, ctx)?;
             Ok(Score::of(r, &trace, &s, self.threshold))
         })?;
-        let mut chosen = vec![vec![(Rates { eta: 0.0, ratio: 0.0 }, false, Vec::new()); 4]; 2];
+        let mut chosen = vec![
+            vec![
+                (
+                    Rates {
+                        eta: 0.0,
+                        ratio: 0.0
+                    },
+                    false,
+                    Vec::new()
+                );
+                4
+            ];
+            2
+        ];
         for ci in 0..CONDITIONS.len() {
             for mi in 0..MECHANISMS.len() {
                 let mine: Vec<Score> = jobs
@@ -279,15 +313,36 @@ impl Mechanisms {
                 chosen[ci][mi] = (mine[i].rates, ok, mine);
             }
         }
-        // Evaluation: one task per (condition, mechanism, seed).
+        // Evaluation: one task per (condition, mechanism, seed), then one optimum floor per
+        // (condition, mechanism) on the first evaluation seed.
         let per = MECHANISMS.len() * self.seeds;
-        let runs = ctx.par_tasks(CONDITIONS.len() * per, "evaluation", |t, _| {
+        let n_runs = CONDITIONS.len() * per;
+        let n_tasks = n_runs + CONDITIONS.len() * MECHANISMS.len();
+        let done = ctx.par_tasks(n_tasks, "evaluation", |t, _| {
+            if t >= n_runs {
+                let (ci, mi) = (
+                    (t - n_runs) / MECHANISMS.len(),
+                    (t - n_runs) % MECHANISMS.len(),
+                );
+                let rates = chosen[ci][mi].0;
+                return optimum_floor(MECHANISMS[mi], &worlds[ci][1], rates, &s, ctx)
+                    .map(Done::Floor);
+            }
             let (ci, mi, seed) = (t / per, (t % per) / self.seeds, 1 + t % self.seeds);
             let trace = simulate(MECHANISMS[mi], &worlds[ci][seed], chosen[ci][mi].0, &s, ctx)?;
             let blocks = block_stats(&trace, &s, self.threshold);
-            Ok(Evaluated { trace, blocks })
+            Ok(Done::Run(Evaluated { trace, blocks }))
         })?;
+        let mut runs = Vec::new();
+        let mut floors = Vec::new();
+        for d in done {
+            match d {
+                Done::Run(r) => runs.push(r),
+                Done::Floor(f) => floors.push(f),
+            }
+        }
         let mut runs = runs.into_iter();
+        let mut floors = floors.into_iter();
         let arms = CONDITIONS
             .iter()
             .enumerate()
@@ -304,160 +359,156 @@ impl Mechanisms {
                             chosen: rates,
                             admissible,
                             runs: runs.by_ref().take(self.seeds).collect(),
+                            optimum: floors.next().unwrap_or(OptimumFloor {
+                                exact: f64::NAN,
+                                floor: f64::NAN,
+                            }),
                         }
                     })
                     .collect()
             })
             .collect();
-        Ok(Measured { arms })
+        let conds = worlds
+            .iter()
+            .flat_map(|w| w.iter().skip(1))
+            .map(|w| {
+                w.frame_condition()
+                    .map_err(|e| ctx.numerical("condition of (W^T W)^o2", e))
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(Measured {
+            arms,
+            frame_condition: super::mechanisms_setup::median(&conds),
+        })
     }
 
     /// Tables, summary, figure and claims.
     fn report(&self, m: &Measured) -> Outputs {
         let mut out = Outputs::default();
-        let mut table = Table::new(
-            "mechanisms",
-            &[
-                "condition",
-                "mechanism",
-                "plastic_parameters",
-                "fast_parameters",
-                "eta",
-                "eta_w",
-                "admissible",
-                "median_steps_first_visit",
-                "median_steps_revisit",
-                "min_seed_median_revisit",
-                "max_seed_median_revisit",
-                "median_floor",
-                "blocks_never_rewhitened",
-                "blocks",
-            ],
-        );
-        for arm in m.arms.iter().flatten() {
-            let st = ArmStats::of(arm, &self.schedule());
-            let (p, f) = arm.mechanism.plastic(self.n);
-            table.push(vec![
-                arm.condition.key().into(),
-                arm.mechanism.key().into(),
-                p.into(),
-                f.into(),
-                arm.chosen.eta.into(),
-                arm.chosen.eta_w().into(),
-                Cell::from(arm.admissible.to_string()),
-                st.first.into(),
-                st.revisit.into(),
-                st.revisit_range.0.into(),
-                st.revisit_range.1.into(),
-                st.floor.into(),
-                st.never.into(),
-                (self.blocks * self.seeds).into(),
-            ]);
-            let key = format!("{}/{}", arm.condition.key(), arm.mechanism.key());
-            out.summarize(
-                key,
-                serde_json::json!({
-                    "eta": json_float(arm.chosen.eta),
-                    "eta_w": json_float(arm.chosen.eta_w()),
-                    "steps_first_visit": json_float(st.first),
-                    "steps_revisit": json_float(st.revisit),
-                    "floor": json_float(st.floor),
-                    "never": st.never,
-                }),
-            );
+        self.report_arms(m, &mut out);
+        out.figure(self.figure(m));
+        for claim in self.claims(m) {
+            out.claim(claim);
         }
-        out.table(table);
-        out.table(self.tuning_table(m));
+        let unadmissible: Vec<String> = m
+            .arms
+            .iter()
+            .flatten()
+            .filter(|a| !a.admissible)
+            .map(|a| {
+                format!(
+                    "{} / {}: no rate of the grid kept the median floor below {} x threshold on the tuning seed; the lowest-floor rate was used",
+                    a.condition.key(),
+                    a.mechanism.key(),
+                    self.floor_fraction
+                )
+            })
+            .collect();
+        out.warn(unadmissible);
         out
     }
+}
 
-    /// Every grid point's score on the tuning seed.
-    fn tuning_table(&self, m: &Measured) -> Table {
-        let mut t = Table::new(
-            "tuning",
-            &[
-                "condition",
-                "mechanism",
-                "eta",
-                "eta_w",
-                "median_steps",
-                "median_floor",
-                "diverged",
-                "admissible",
-                "chosen",
-            ],
-        );
-        for arm in m.arms.iter().flatten() {
-            for sc in &arm.scores {
-                t.push(vec![
-                    arm.condition.key().into(),
-                    arm.mechanism.key().into(),
-                    sc.rates.eta.into(),
-                    sc.rates.eta_w().into(),
-                    sc.median_time.into(),
-                    sc.median_floor.into(),
-                    Cell::from(sc.diverged.to_string()),
-                    Cell::from(sc.admissible(self.threshold, self.floor_fraction).to_string()),
-                    Cell::from((sc.rates == arm.chosen).to_string()),
-                ]);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let ok = Mechanisms::default();
+        ok.check().unwrap();
+        let bad = [
+            ("n", Mechanisms { n: 1, ..ok.clone() }),
+            (
+                "blocks",
+                Mechanisms {
+                    blocks: 4,
+                    ..ok.clone()
+                },
+            ),
+            (
+                "period",
+                Mechanisms {
+                    period: 1005,
+                    ..ok.clone()
+                },
+            ),
+            (
+                "period",
+                Mechanisms {
+                    period: 30,
+                    ..ok.clone()
+                },
+            ),
+            (
+                "ratios[1]",
+                Mechanisms {
+                    ratios: vec![0.1, 1.0],
+                    ..ok.clone()
+                },
+            ),
+            (
+                "floor_fraction",
+                Mechanisms {
+                    floor_fraction: 0.0,
+                    ..ok.clone()
+                },
+            ),
+            (
+                "etas",
+                Mechanisms {
+                    etas: vec![],
+                    ..ok.clone()
+                },
+            ),
+            (
+                "batch",
+                Mechanisms {
+                    batch: 0,
+                    ..ok.clone()
+                },
+            ),
+            (
+                "threshold",
+                Mechanisms {
+                    threshold: f64::NAN,
+                    ..ok.clone()
+                },
+            ),
+        ];
+        for (field, e) in bad {
+            let err = e.check().unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+        }
+    }
+
+    /// A small run: every arm is reported, the tuning table holds every grid point, the exact
+    /// optimum whitens exactly, and the theory claim holds.
+    #[test]
+    fn small_run_reports_every_arm() {
+        let e = Mechanisms {
+            n: 3,
+            contexts: 2,
+            blocks: 3,
+            period: 200,
+            batch: 10,
+            etas: vec![0.02, 0.05],
+            ratios: vec![0.3],
+            seeds: 2,
+            ..Mechanisms::default()
+        };
+        e.check().unwrap();
+        let out = e.run(&RunContext::new("t", 5).without_progress()).unwrap();
+        for c in CONDITIONS {
+            for m in MECHANISMS {
+                let v = &out.summary[&format!("{}/{}", c.key(), m.key())];
+                assert_eq!(v["plastic"], m.plastic(3).0);
+                assert!(v["error_at_optimum"].as_f64().unwrap() < 1e-9, "{v}");
             }
         }
-        t
-    }
-}
-
-/// The reported statistics of one arm, pooled over seeds.
-pub struct ArmStats {
-    /// Median re-whitening time over first-visit blocks of all seeds (`inf`: mostly never).
-    pub first: f64,
-    /// Median over revisit blocks of all seeds.
-    pub revisit: f64,
-    /// Lowest and highest per-seed median over revisits.
-    pub revisit_range: (f64, f64),
-    /// Median error floor over all blocks and seeds.
-    pub floor: f64,
-    /// Blocks (over all seeds) never re-whitened.
-    pub never: usize,
-}
-
-impl ArmStats {
-    /// Pools the runs of `arm`.
-    pub fn of(arm: &Arm, s: &Schedule) -> Self {
-        let split = |run: &Evaluated, first: bool| -> Vec<BlockStats> {
-            run.blocks
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| s.first_visit(*b) == first)
-                .map(|(_, st)| *st)
-                .collect()
-        };
-        let pooled = |first: bool| -> Vec<f64> {
-            arm.runs.iter().flat_map(|r| times(&split(r, first))).collect()
-        };
-        let per_seed: Vec<f64> = arm
-            .runs
-            .iter()
-            .map(|r| median(&times(&split(r, false))))
-            .collect();
-        let floors: Vec<f64> = arm
-            .runs
-            .iter()
-            .flat_map(|r| r.blocks.iter().map(|b| b.floor))
-            .collect();
-        Self {
-            first: median(&pooled(true)),
-            revisit: median(&pooled(false)),
-            revisit_range: (
-                per_seed.iter().copied().fold(f64::INFINITY, f64::min),
-                per_seed.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            ),
-            floor: median(&floors),
-            never: arm
-                .runs
-                .iter()
-                .flat_map(|r| &r.blocks)
-                .filter(|b| b.rewhiten.is_none())
-                .count(),
-        }
+        let tuning = out.tables.iter().find(|t| t.name == "tuning").unwrap();
+        assert_eq!(tuning.rows.len(), 2 * (2 + 2 + 2 + 2));
+        assert_eq!(out.claims.len(), 3);
+        assert!(out.claims[0].pass, "{:?}", out.claims[0]);
     }
 }

@@ -11,12 +11,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+use whiten_core::cov::sym_eigen;
 use whiten_core::error::CoreError;
 use whiten_core::gain::{
-    GainNetwork, MultiTimescaleNetwork, SyntheticContexts, frame, optimal_gains,
-    spectral_norm_error,
+    GainNetwork, MultiTimescaleNetwork, SyntheticContexts, frame, gram_hadamard_square,
+    optimal_gains, spectral_norm_error,
 };
-use whiten_core::cov::sym_eigen;
 use whiten_core::linear::{DirectNetwork, InterneuronNetwork, WhiteningNetwork};
 
 use crate::context::RunContext;
@@ -227,6 +227,15 @@ impl World {
     pub fn n(&self) -> usize {
         self.frame.nrows()
     }
+
+    /// Condition number of A's gain equation matrix `(W^T W)^{o2}` for the frame (the
+    /// curvature of the gains' objective near the optimum scales with it: slow gain modes).
+    pub fn frame_condition(&self) -> std::result::Result<f64, CoreError> {
+        let e = sym_eigen(gram_hadamard_square(self.frame.as_ref()).as_ref())?;
+        let lo = e.values.first().copied().unwrap_or(f64::NAN);
+        let hi = e.values.last().copied().unwrap_or(f64::NAN);
+        Ok(hi / lo)
+    }
 }
 
 /// A network of one of the four mechanisms; all start at `y = x` (`M = I`, gains 0).
@@ -253,10 +262,9 @@ impl Net {
                 let k = world.frame.ncols();
                 Self::Gain(GainNetwork::new(world.frame.clone(), vec![0.0; k])?)
             }
-            Mechanism::GainSynapse => Self::GainSynapse(MultiTimescaleNetwork::new(
-                world.w0.clone(),
-                vec![0.0; n],
-            )?),
+            Mechanism::GainSynapse => {
+                Self::GainSynapse(MultiTimescaleNetwork::new(world.w0.clone(), vec![0.0; n])?)
+            }
         })
     }
 
@@ -387,7 +395,9 @@ pub fn simulate(
                 }
             }
             // x = C^{1/2} xi, xi ~ N(0, I)
-            let xi = Mat::from_fn(n, s.batch, |_, _| -> f64 { StandardNormal.sample(&mut rng) });
+            let xi = Mat::from_fn(n, s.batch, |_, _| -> f64 {
+                StandardNormal.sample(&mut rng)
+            });
             let x = sq * &xi;
             if net.step(x.as_ref(), rates).is_err() {
                 diverged = Some(step);
@@ -422,8 +432,7 @@ pub fn optimum_floor(
     let (mut exact, mut floors) = (0.0_f64, Vec::new());
     for ci in 0..world.c.len() {
         let what = format!("{} at the optimum of context {ci}", mechanism.key());
-        let mut net =
-            Net::at_optimum(mechanism, world, ci).map_err(|e| ctx.numerical(&what, e))?;
+        let mut net = Net::at_optimum(mechanism, world, ci).map_err(|e| ctx.numerical(&what, e))?;
         let c = world.c[ci].as_ref();
         exact = exact.max(net.error(c).map_err(|e| ctx.numerical(&what, e))?);
         let mut rng = ChaCha8Rng::seed_from_u64(world.seed);
@@ -436,7 +445,9 @@ pub fn optimum_floor(
             if t % s.record_every == 0 && t >= s.period / 4 {
                 errors.push(net.error(c).unwrap_or(f64::INFINITY));
             }
-            let xi = Mat::from_fn(n, s.batch, |_, _| -> f64 { StandardNormal.sample(&mut rng) });
+            let xi = Mat::from_fn(n, s.batch, |_, _| -> f64 {
+                StandardNormal.sample(&mut rng)
+            });
             if net.step((&world.sqrt_c[ci] * &xi).as_ref(), rates).is_err() {
                 errors.push(f64::INFINITY);
                 break;
@@ -543,7 +554,11 @@ pub fn select(scores: &[Score], threshold: f64, floor_fraction: f64) -> (usize, 
         .iter()
         .enumerate()
         .filter(|(_, s)| s.admissible(threshold, floor_fraction))
-        .min_by(|a, b| a.1.median_time.total_cmp(&b.1.median_time).then(a.0.cmp(&b.0)));
+        .min_by(|a, b| {
+            a.1.median_time
+                .total_cmp(&b.1.median_time)
+                .then(a.0.cmp(&b.0))
+        });
     if let Some((i, _)) = best {
         return (i, true);
     }
@@ -558,4 +573,147 @@ pub fn select(scores: &[Score], threshold: f64, floor_fraction: f64) -> (usize, 
         })
         .map_or(0, |(i, _)| i);
     (fallback, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule() -> Schedule {
+        Schedule {
+            contexts: 2,
+            blocks: 3,
+            period: 40,
+            batch: 2,
+            record_every: 10,
+        }
+    }
+
+    #[test]
+    fn parameter_counts() {
+        assert_eq!(Mechanism::Direct.plastic(4), (10, 10));
+        assert_eq!(Mechanism::Interneuron.plastic(4), (16, 16));
+        assert_eq!(Mechanism::Gain.plastic(4), (10, 10));
+        assert_eq!(Mechanism::GainSynapse.plastic(4), (20, 4));
+        assert_eq!(
+            grid(Mechanism::GainSynapse, &[0.1, 0.2], &[0.1, 0.3]).len(),
+            4
+        );
+        assert_eq!(grid(Mechanism::Gain, &[0.1, 0.2], &[0.1, 0.3]).len(), 2);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[1.0, f64::INFINITY, f64::INFINITY]), f64::INFINITY);
+        assert!(median(&[]).is_nan());
+    }
+
+    /// Block statistics of a hand-made trace: first record below the threshold, median of the
+    /// last quarter.
+    #[test]
+    fn block_statistics() {
+        let s = schedule();
+        let trace = Trace {
+            errors: vec![
+                5.0, 0.5, 0.05, 0.07, // block 0: below at record 2 -> 20 steps, floor 0.07
+                0.01, 0.2, 0.3, 0.4, // block 1: already below at the switch, floor 0.4
+                1.0, 1.0, 1.0, 1.0, // block 2: never
+            ],
+            diverged: None,
+        };
+        let b = block_stats(&trace, &s, 0.1);
+        assert_eq!(b[0].rewhiten, Some(20));
+        assert_eq!(b[0].floor, 0.07);
+        assert_eq!(b[1].rewhiten, Some(0));
+        assert_eq!(b[2].rewhiten, None);
+        assert_eq!(times(&b)[2], f64::INFINITY);
+        assert!(s.first_visit(1) && !s.first_visit(2));
+        assert_eq!(s.context(2), 0);
+    }
+
+    /// The rule: the fastest admissible point, ties to the earlier; without one, the lowest
+    /// floor among the runs that did not diverge.
+    #[test]
+    fn selection_rule() {
+        let r = |eta| Rates { eta, ratio: 0.0 };
+        let sc = |eta, t, f, d| Score {
+            rates: r(eta),
+            median_time: t,
+            median_floor: f,
+            diverged: d,
+        };
+        let scores = [
+            sc(0.01, 300.0, 0.05, false),
+            sc(0.02, 100.0, 0.09, false),
+            sc(0.03, 100.0, 0.08, false),
+            sc(0.05, 50.0, 0.2, false),
+            sc(0.1, 10.0, 0.01, true),
+        ];
+        assert_eq!(select(&scores, 0.2, 0.5), (1, true));
+        // floor_fraction 0.2: only a floor below 0.04 is admissible; none that did not diverge.
+        assert_eq!(select(&scores, 0.2, 0.2), (0, false));
+        let none = [sc(0.1, 10.0, 0.01, true), sc(0.2, 10.0, 0.5, false)];
+        assert_eq!(select(&none, 0.2, 0.5), (1, false));
+    }
+
+    /// Every mechanism started at its closed-form optimum whitens its context exactly, in
+    /// both conditions (an independent check of `C^{1/2}`, `C^{1/4}`, `g_opt` and `lambda_c`).
+    #[test]
+    fn optima_whiten_exactly() {
+        for cond in CONDITIONS {
+            let w = World::draw(4, 3, 4.0, cond, 11).unwrap();
+            for m in MECHANISMS {
+                for ci in 0..3 {
+                    let e = Net::at_optimum(m, &w, ci)
+                        .unwrap()
+                        .error(w.c[ci].as_ref())
+                        .unwrap();
+                    assert!(e < 1e-9, "{m:?} {cond:?} context {ci}: {e}");
+                }
+            }
+            // Every mechanism starts at y = x: the error is ||C - I||_op.
+            for m in MECHANISMS {
+                let e0 = Net::new(m, &w).unwrap().error(w.c[0].as_ref()).unwrap();
+                let e = whiten_core::gain::spectral_norm_error(w.c[0].as_ref()).unwrap();
+                assert!((e0 - e).abs() < 1e-9 * e.max(1.0), "{m:?}: {e0} vs {e}");
+            }
+        }
+        let shared = World::draw(3, 3, 4.0, Condition::Shared, 5).unwrap();
+        assert!(shared.v.iter().all(|v| v == &shared.v[0]));
+        let indep = World::draw(3, 3, 4.0, Condition::Independent, 5).unwrap();
+        assert!(indep.v[0] != indep.v[1]);
+    }
+
+    /// Runs are deterministic (same world, same samples), learn, and stop cleanly when they
+    /// diverge.
+    #[test]
+    fn runs_are_deterministic_and_divergence_is_recorded() {
+        let ctx = RunContext::new("t", 1).without_progress();
+        let w = World::draw(3, 2, 2.0, Condition::Shared, 3).unwrap();
+        let s = Schedule {
+            period: 400,
+            batch: 10,
+            ..schedule()
+        };
+        let r = Rates {
+            eta: 0.02,
+            ratio: 0.0,
+        };
+        let a = simulate(Mechanism::Direct, &w, r, &s, &ctx).unwrap();
+        let b = simulate(Mechanism::Direct, &w, r, &s, &ctx).unwrap();
+        assert_eq!(a, b);
+        assert!(a.diverged.is_none());
+        let stats = block_stats(&a, &s, 0.3);
+        assert!(stats.iter().all(|b| b.rewhiten.is_some()), "{stats:?}");
+        let huge = Rates {
+            eta: 50.0,
+            ratio: 0.0,
+        };
+        let d = simulate(Mechanism::Interneuron, &w, huge, &s, &ctx).unwrap();
+        assert!(d.diverged.is_some());
+        assert_eq!(d.errors.len(), s.blocks * s.records());
+        assert_eq!(d.errors.last(), Some(&f64::INFINITY));
+    }
 }

@@ -9,4 +9,5 @@
 //! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
 
 pub mod mechanisms;
+mod mechanisms_report;
 mod mechanisms_setup;
