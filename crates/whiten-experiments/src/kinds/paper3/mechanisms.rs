@@ -159,7 +159,7 @@ impl Experiment for Mechanisms {
         at_least_one(self.record_every, "record_every")?;
         at_least_one(self.seeds, "seeds")?;
         ensure(
-            self.period % self.record_every == 0 && self.period / self.record_every >= 4,
+            self.period.is_multiple_of(self.record_every) && self.period / self.record_every >= 4,
             "period",
             || {
                 format!(

@@ -382,10 +382,10 @@ pub fn simulate(
         let (sq, c) = (&world.sqrt_c[ci], world.c[ci].as_ref());
         for t in 0..s.period {
             let step = b * s.period + t;
-            if step % POLL_EVERY == 0 {
+            if step.is_multiple_of(POLL_EVERY) {
                 ctx.stop_point()?;
             }
-            if t % s.record_every == 0 {
+            if t.is_multiple_of(s.record_every) {
                 match net.error(c) {
                     Ok(e) if e.is_finite() && e < DIVERGED => errors.push(e),
                     _ => {
@@ -439,10 +439,10 @@ pub fn optimum_floor(
         rng.set_stream(2 + ci as u64);
         let mut errors = Vec::new();
         for t in 0..s.period {
-            if t % POLL_EVERY == 0 {
+            if t.is_multiple_of(POLL_EVERY) {
                 ctx.stop_point()?;
             }
-            if t % s.record_every == 0 && t >= s.period / 4 {
+            if t.is_multiple_of(s.record_every) && t >= s.period / 4 {
                 errors.push(net.error(c).unwrap_or(f64::INFINITY));
             }
             let xi = Mat::from_fn(n, s.batch, |_, _| -> f64 {
