@@ -7,3 +7,12 @@
 //!
 //! and a comparison of the four linear interneuron mechanisms of the line on the same
 //! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
+//!
+//! * [`mechanisms`]: direct recurrence, interneuron synapses, gains on a fixed complete frame
+//!   and fast gains + slow synapses on the same context switches, with and without a shared
+//!   basis, learning rates tuned by one rule: re-whitening time, error floor, plastic
+//!   parameters.
+
+pub mod mechanisms;
+mod mechanisms_report;
+mod mechanisms_setup;
