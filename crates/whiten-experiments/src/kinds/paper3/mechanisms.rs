@@ -509,7 +509,7 @@ mod tests {
             for m in MECHANISMS {
                 let v = &out.summary[&format!("{}/{}", c.key(), m.key())];
                 assert_eq!(v["plastic"], m.plastic(3).0);
-                assert!(v["error_at_optimum"].as_f64().unwrap() < 1e-9, "{v}");
+                assert_eq!(v["exact_at_optimum"], true, "{v}");
             }
         }
         let tuning = out.tables.iter().find(|t| t.name == "tuning").unwrap();
