@@ -466,20 +466,25 @@ fn online_mercedes(batch: usize, steps: usize, tail: usize, seed: u64) -> ([f64;
 #[test]
 fn online_steps_learn_the_optimal_gains() {
     // Spec test 5 (statistical, 50k steps, mean over the last 10k): batch 1 gives mean g
-    // (1.004, 0.008, 0.013) and error 0.0126; batch 64 gives error 1.6e-4.
-    let (mean, err) = online_mercedes(1, 50_000, 10_000, 15);
-    for (m, want) in mean.iter().zip([1.004, 0.008, 0.013]) {
-        assert!((m - want).abs() < 0.05, "mean g {mean:?}");
+    // (1.004, 0.008, 0.013) and error 0.0126; batch 64 gives error 1.6e-4. Our generator is not
+    // numpy's, so each band must hold on at least 4 of 5 seeds.
+    let mut wins = [0; 2];
+    for seed in 0..5 {
+        let (mean, err) = online_mercedes(1, 50_000, 10_000, 15 + 2 * seed);
+        let gains_ok = mean
+            .iter()
+            .zip([1.004, 0.008, 0.013])
+            .all(|(m, want)| (m - want).abs() < 0.05);
+        if gains_ok && err > 0.0126 / 2.0 && err < 0.0126 * 2.0 {
+            wins[0] += 1;
+        }
+        let (_, err64) = online_mercedes(64, 20_000, 10_000, 16 + 2 * seed);
+        if err64 > 1.6e-4 / 3.0 && err64 < 1.6e-4 * 3.0 {
+            wins[1] += 1;
+        }
     }
-    assert!(
-        err > 0.0126 / 2.0 && err < 0.0126 * 2.0,
-        "batch 1 error {err}"
-    );
-    let (_, err64) = online_mercedes(64, 20_000, 10_000, 16);
-    assert!(
-        err64 > 1.6e-4 / 3.0 && err64 < 1.6e-4 * 3.0,
-        "batch 64 error {err64}"
-    );
+    assert!(wins[0] >= 4, "batch 1: {} of 5 seeds in the band", wins[0]);
+    assert!(wins[1] >= 4, "batch 64: {} of 5 seeds in the band", wins[1]);
 }
 
 #[test]
