@@ -7,3 +7,13 @@
 //!
 //! and a comparison of the four linear interneuron mechanisms of the line on the same
 //! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
+//!
+//! Kinds:
+//!
+//! * [`slow_synapses`]: paper B's synthetic online experiment (fast gains, slow synapses `W`
+//!   learning the contexts' shared basis) and its fast-gain limit.
+//!
+//! Shared set-up of paper B's kinds: [`contexts_setup`].
+
+pub mod contexts_setup;
+pub mod slow_synapses;
