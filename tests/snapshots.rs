@@ -125,4 +125,5 @@ snapshot_test!(
     circuit_adaptation,
     flow_scaling,
     slow_synapses,
+    patch_contexts,
 );

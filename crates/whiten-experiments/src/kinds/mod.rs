@@ -32,6 +32,7 @@ pub fn register_all(r: &mut Registry) {
     r.register::<paper1::offline_learning::OfflineLearning>();
     r.register::<paper1::online_learning::OnlineLearning>();
     r.register::<paper2::pairs_2d::Pairs2d>();
+    r.register::<paper3::patch_contexts::PatchContexts>();
     r.register::<paper1::scalar_flows::ScalarFlows>();
     r.register::<paper3::slow_synapses::SlowSynapses>();
 }

@@ -10,10 +10,13 @@
 //!
 //! Kinds:
 //!
+//! * [`patch_contexts`]: paper B's images experiment: `W` learned across 5 x 5 patch-covariance
+//!   contexts (fast-gain limit) lets adapted gains whiten unseen contexts;
 //! * [`slow_synapses`]: paper B's synthetic online experiment (fast gains, slow synapses `W`
 //!   learning the contexts' shared basis) and its fast-gain limit.
 //!
 //! Shared set-up of paper B's kinds: [`contexts_setup`].
 
 pub mod contexts_setup;
+pub mod patch_contexts;
 pub mod slow_synapses;
