@@ -126,4 +126,5 @@ snapshot_test!(
     flow_scaling,
     slow_synapses,
     patch_contexts,
+    local_whitening,
 );

@@ -10,6 +10,8 @@
 //!
 //! Kinds:
 //!
+//! * [`local_whitening`]: paper A's appendix conv1d: a convolutional frame's gains whiten
+//!   `C_yy` inside the window only;
 //! * [`patch_contexts`]: paper B's images experiment: `W` learned across 5 x 5 patch-covariance
 //!   contexts (fast-gain limit) lets adapted gains whiten unseen contexts;
 //! * [`slow_synapses`]: paper B's synthetic online experiment (fast gains, slow synapses `W`
@@ -18,5 +20,6 @@
 //! Shared set-up of paper B's kinds: [`contexts_setup`].
 
 pub mod contexts_setup;
+pub mod local_whitening;
 pub mod patch_contexts;
 pub mod slow_synapses;
