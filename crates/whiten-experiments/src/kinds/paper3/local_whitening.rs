@@ -24,7 +24,7 @@ use whiten_core::gain::{GainNetwork, OfflineRun, StopReason, frame, run_offline}
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::kinds::common::{at_least_one, ensure, ensure_positive};
+use crate::kinds::common::{ensure, ensure_positive};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 
@@ -65,6 +65,7 @@ impl Default for LocalWhitening {
 
 const MAX_N: usize = 64;
 const MAX_SEEDS: usize = 64;
+const MAX_STEPS: usize = 1_000_000;
 /// The band must be whitened to this (spec: 1.1e-4 in the authors' run).
 const BAND_TOL: f64 = 1e-3;
 /// The conv frames' column counts of the spec (A3): `(rows, cols, h, w, K)`.
@@ -88,7 +89,7 @@ impl Experiment for LocalWhitening {
         ),
         param(
             "max_steps",
-            "offline steps in all: the authors' stop (gains stop moving), then continued to max_steps (>= 1)",
+            "offline steps in all: the authors' stop (gains stop moving), then continued to max_steps (1..=1000000)",
         ),
         param(
             "seeds",
@@ -106,7 +107,12 @@ impl Experiment for LocalWhitening {
         ensure_positive(self.ridge, "ridge")?;
         ensure_positive(self.eta, "eta")?;
         ensure(self.g0.is_finite(), "g0", || "must be finite".into())?;
-        at_least_one(self.max_steps, "max_steps")?;
+        // The gain history of every step is kept (K values each).
+        ensure(
+            (1..=MAX_STEPS).contains(&self.max_steps),
+            "max_steps",
+            || format!("must be in 1..={MAX_STEPS} (got {})", self.max_steps),
+        )?;
         ensure((1..=MAX_SEEDS).contains(&self.seeds), "seeds", || {
             format!("must be in 1..={MAX_SEEDS} (got {})", self.seeds)
         })

@@ -438,7 +438,10 @@ impl SlowSynapses {
             }));
         }
         out.summarize("seeds", per_seed);
-        out.summarize("online_steps_per_seed", self.sequence * self.samples);
+        out.summarize(
+            "online_steps_per_seed",
+            self.sequence.saturating_mul(self.samples),
+        );
         out.table(table);
         for (seed, r) in runs.iter().enumerate() {
             out.array(
