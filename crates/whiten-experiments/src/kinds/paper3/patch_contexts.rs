@@ -442,7 +442,7 @@ impl PatchContexts {
             let width = r.train_errors.len().div_ceil(40).max(1);
             let pts = r
                 .train_errors
-                .chunks(width)
+                .chunks_exact(width)
                 .map(|c| {
                     (
                         c[0].0 as f64,
