@@ -125,4 +125,7 @@ snapshot_test!(
     circuit_adaptation,
     flow_scaling,
     mechanisms,
+    slow_synapses,
+    patch_contexts,
+    local_whitening,
 );

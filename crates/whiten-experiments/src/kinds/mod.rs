@@ -28,12 +28,15 @@ pub fn register_all(r: &mut Registry) {
     r.register::<paper1::flow_scaling::FlowScaling>();
     r.register::<paper2::gaussianize_1d::Gaussianize1d>();
     r.register::<paper2::image_survey::ImageSurvey>();
+    r.register::<paper3::local_whitening::LocalWhitening>();
     r.register::<paper3::mechanisms::Mechanisms>();
     r.register::<paper2::mi_vs_offset::MiVsOffset>();
     r.register::<paper1::offline_learning::OfflineLearning>();
     r.register::<paper1::online_learning::OnlineLearning>();
     r.register::<paper2::pairs_2d::Pairs2d>();
+    r.register::<paper3::patch_contexts::PatchContexts>();
     r.register::<paper1::scalar_flows::ScalarFlows>();
+    r.register::<paper3::slow_synapses::SlowSynapses>();
 }
 
 /// A registry of every built-in kind of the workspace.
