@@ -1,4 +1,5 @@
-//! Helpers shared by the kinds of every paper: parameter checks and a least-squares line.
+//! Helpers shared by the kinds of every paper: parameter checks, a least-squares line and the
+//! text of values at rounding level.
 
 use crate::error::ParamError;
 
@@ -43,4 +44,15 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
 /// Refuses a count of zero.
 pub fn at_least_one(value: usize, field: &str) -> Result<(), ParamError> {
     ensure(value >= 1, field, || "must be at least 1".into())
+}
+
+/// A value that may be at rounding level, for a claim's text: `"below 1e-12"` when it is under
+/// `bound` (its digits would depend on the CPU's kernels and change the snapshot), otherwise
+/// the value with two significant digits.
+pub fn bounded(value: f64, bound: f64) -> String {
+    if value < bound {
+        format!("below {bound:.0e}")
+    } else {
+        format!("{value:.1e}")
+    }
 }

@@ -24,7 +24,7 @@ use whiten_core::gain::{GainNetwork, OfflineRun, StopReason, frame, run_offline}
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::kinds::common::{ensure, ensure_positive};
+use crate::kinds::common::{bounded, ensure, ensure_positive};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 
@@ -395,7 +395,10 @@ impl LocalWhitening {
             paper: 3,
             statement: "With a conv frame, adapted gains whiten C_yy inside the window: unit variances, uncorrelated neighbours".into(),
             expected: format!("largest |C_yy - I| inside the window < {BAND_TOL:.0e} after {} steps in every seed, and the authors' stop reached", self.max_steps),
-            measured: format!("{band:.1e}; the authors' stop reached in {converged} of {seeds} seeds"),
+            measured: format!(
+                "{}; the authors' stop reached in {converged} of {seeds} seeds",
+                bounded(band, 1e-12)
+            ),
             pass: band < BAND_TOL && converged == seeds,
             figure: Some("local_whitening".into()),
             informative: false,

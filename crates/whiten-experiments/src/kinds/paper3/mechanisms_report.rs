@@ -5,6 +5,7 @@ use super::mechanisms::{Arm, Evaluated, Measured, Mechanisms};
 use super::mechanisms_setup::{
     BlockStats, CONDITIONS, Condition, Mechanism, Schedule, median, times,
 };
+use crate::kinds::common::bounded;
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
 use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Legend, Panel, Series, Style};
 
@@ -364,12 +365,7 @@ impl Mechanisms {
             (stats(0, Mechanism::Gain), stats(1, Mechanism::Gain))
         {
             let exact = ga.optimum.exact.max(gb.optimum.exact);
-            // Rounding-level values print as a bound: their digits depend on the CPU's kernels.
-            let exact_text = if exact < 1e-9 {
-                "below 1e-9".to_owned()
-            } else {
-                format!("{exact:.1e}")
-            };
+            let exact_text = bounded(exact, 1e-9);
             out.push(Claim {
                 id: "p3.mechanisms.complete_frame".into(),
                 paper: 3,

@@ -34,7 +34,7 @@ use super::contexts_setup::{
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::kinds::common::{at_least_one, ensure, ensure_positive};
+use crate::kinds::common::{at_least_one, bounded, ensure, ensure_positive};
 use crate::output::{Claim, Outputs, Table};
 use crate::plot::{Axis, BLACK_INDEX, Figure, Legend, Panel, Series, Style};
 
@@ -626,7 +626,11 @@ impl SlowSynapses {
             paper: 3,
             statement: format!("In the fast-gain limit (g = g_opt(W, C_c) every step, eta_w = {}, {} steps) W recovers V and whitens every context to rounding error", self.fast_eta_w, self.fast_steps),
             expected: format!("largest distance and largest error over contexts < {FAST_BAND:.0e} in every seed (authors, seed 0: 1.6e-16 and 8e-16)"),
-            measured: format!("largest distance {fd:.1e}, largest error {fe:.1e} over {seeds} seeds"),
+            measured: format!(
+                "largest distance {}, largest error {} over {seeds} seeds",
+                bounded(fd, 1e-12),
+                bounded(fe, 1e-12)
+            ),
             pass: fd < FAST_BAND && fe < FAST_BAND,
             figure: Some("slow_synapses".into()),
             informative: false,
