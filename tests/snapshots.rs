@@ -124,4 +124,5 @@ snapshot_test!(
     image_survey,
     circuit_adaptation,
     flow_scaling,
+    gain_contexts,
 );

@@ -1,4 +1,5 @@
-//! Helpers shared by the kinds of every paper: parameter checks and a least-squares line.
+//! Helpers shared by the kinds of every paper: parameter checks, a least-squares line and
+//! quantiles.
 
 use crate::error::ParamError;
 
@@ -43,4 +44,43 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> (f64, f64) {
 /// Refuses a count of zero.
 pub fn at_least_one(value: usize, field: &str) -> Result<(), ParamError> {
     ensure(value >= 1, field, || "must be at least 1".into())
+}
+
+/// The `p`-quantile of `values` with numpy's default (linear) interpolation between order
+/// statistics: `x_(floor(h))` to `x_(ceil(h))` at `h = (len - 1) p`; the median of an even
+/// count is the mean of the middle two. Infinite values sort last (an infinite neighbour
+/// gives an infinite quantile); NaN for an empty slice.
+pub fn quantile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let (i, f) = (h.floor() as usize, h.fract());
+    if f == 0.0 || i + 1 >= v.len() {
+        v[i]
+    } else if v[i + 1].is_infinite() {
+        v[i + 1]
+    } else {
+        v[i] + f * (v[i + 1] - v[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_numpy() {
+        // numpy.quantile([1, 2, 3, 4], [0.25, 0.5, 0.75]) = [1.75, 2.5, 3.25]
+        let v = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(&v, 0.25), 1.75);
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert_eq!(quantile(&v, 0.75), 3.25);
+        assert_eq!(quantile(&[5.0], 0.3), 5.0);
+        assert!(quantile(&[], 0.5).is_nan());
+        assert_eq!(quantile(&[1.0, f64::INFINITY], 0.5), f64::INFINITY);
+        assert_eq!(quantile(&[1.0, 2.0, f64::INFINITY], 0.5), 2.0);
+    }
 }
