@@ -125,4 +125,5 @@ snapshot_test!(
     circuit_adaptation,
     flow_scaling,
     gain_contexts,
+    frame_convergence,
 );

@@ -26,6 +26,7 @@ pub fn register_all(r: &mut Registry) {
     r.register::<paper1::convergence_time::ConvergenceTime>();
     r.register::<paper1::discrete_vs_flow::DiscreteVsFlow>();
     r.register::<paper1::flow_scaling::FlowScaling>();
+    r.register::<paper3::frame_convergence::FrameConvergence>();
     r.register::<paper3::gain_contexts::GainContexts>();
     r.register::<paper2::gaussianize_1d::Gaussianize1d>();
     r.register::<paper2::image_survey::ImageSurvey>();
