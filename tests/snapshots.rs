@@ -126,4 +126,5 @@ snapshot_test!(
     flow_scaling,
     gain_contexts,
     frame_convergence,
+    context_switching,
 );

@@ -23,6 +23,7 @@ use crate::experiment::Registry;
 pub fn register_all(r: &mut Registry) {
     r.register::<paper1::adaptation::Adaptation>();
     r.register::<paper2::circuit_adaptation::CircuitAdaptation>();
+    r.register::<paper3::context_switching::ContextSwitching>();
     r.register::<paper1::convergence_time::ConvergenceTime>();
     r.register::<paper1::discrete_vs_flow::DiscreteVsFlow>();
     r.register::<paper1::flow_scaling::FlowScaling>();
