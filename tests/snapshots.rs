@@ -127,4 +127,5 @@ snapshot_test!(
     gain_contexts,
     frame_convergence,
     context_switching,
+    nonnegative_gains,
 );

@@ -32,6 +32,7 @@ pub fn register_all(r: &mut Registry) {
     r.register::<paper2::gaussianize_1d::Gaussianize1d>();
     r.register::<paper2::image_survey::ImageSurvey>();
     r.register::<paper2::mi_vs_offset::MiVsOffset>();
+    r.register::<paper3::nonnegative_gains::NonnegativeGains>();
     r.register::<paper1::offline_learning::OfflineLearning>();
     r.register::<paper1::online_learning::OnlineLearning>();
     r.register::<paper2::pairs_2d::Pairs2d>();
