@@ -19,13 +19,13 @@ use whiten_core::gain::{GainNetwork, gram_hadamard_square, optimal_gains};
 use whiten_core::metrics::op_norm_sym;
 
 use super::frames_setup::{
-    ERROR_DOC, ErrorChoice, Frame, claim, comparison, fmt3, jittered_spectrum, offline_blocks,
-    steps_below,
+    ERROR_DOC, ErrorChoice, Frame, check_frames, claim, comparison, fmt3, jittered_spectrum,
+    offline_blocks, steps_below,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
-use crate::kinds::common::{at_least_one, ensure, ensure_positive};
+use crate::kinds::common::{at_least_one, ensure_positive};
 use crate::output::{Cell, Claim, Outputs, Table, row_major};
 use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
@@ -106,17 +106,7 @@ impl Experiment for ContextSwitching {
 
     fn check(&self) -> Result<(), ParamError> {
         at_least_one(self.n, "n")?;
-        ensure(!self.frames.is_empty(), "frames", || {
-            "must not be empty".into()
-        })?;
-        for (i, f) in self.frames.iter().enumerate() {
-            f.check(&format!("frames[{i}]"), self.n)?;
-            ensure(
-                !self.frames[..i].iter().any(|g| g.key() == f.key()),
-                &format!("frames[{i}]"),
-                || format!("{} is listed twice", f.key()),
-            )?;
-        }
+        check_frames(&self.frames, "frames", self.n)?;
         at_least_one(self.blocks, "blocks")?;
         at_least_one(self.steps, "steps")?;
         ensure_positive(self.eta, "eta")?;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use whiten_core::gain::GainNetwork;
 
 use super::frames_setup::{
-    ERROR_DOC, ErrorChoice, Frame, comparison, fmt3, log_thinned_steps, median_steps,
+    ERROR_DOC, ErrorChoice, Frame, check_frames, comparison, fmt3, log_thinned_steps, median_steps,
     offline_blocks, random_covariance, steps_below,
 };
 use crate::context::RunContext;
@@ -111,17 +111,7 @@ impl Experiment for FrameConvergence {
 
     fn check(&self) -> Result<(), ParamError> {
         at_least_one(self.n, "n")?;
-        ensure(!self.frames.is_empty(), "frames", || {
-            "must not be empty".into()
-        })?;
-        for (i, f) in self.frames.iter().enumerate() {
-            f.check(&format!("frames[{i}]"), self.n)?;
-            ensure(
-                !self.frames[..i].iter().any(|g| g.key() == f.key()),
-                &format!("frames[{i}]"),
-                || format!("{} is listed twice", f.key()),
-            )?;
-        }
+        check_frames(&self.frames, "frames", self.n)?;
         ensure_positive(self.eta, "eta")?;
         ensure_positive(self.threshold, "threshold")?;
         at_least_one(self.steps, "steps")?;

@@ -143,6 +143,20 @@ impl Frame {
     }
 }
 
+/// Refuses an empty list of frames, a frame that does not fit `n` primary neurons and a frame
+/// listed twice (their keys name their results).
+pub fn check_frames(frames: &[Frame], field: &str, n: usize) -> Result<(), ParamError> {
+    ensure(!frames.is_empty(), field, || "must not be empty".into())?;
+    for (i, f) in frames.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        f.check(&at, n)?;
+        ensure(!frames[..i].iter().any(|g| g.key() == f.key()), &at, || {
+            format!("{} is listed twice", f.key())
+        })?;
+    }
+    Ok(())
+}
+
 /// Which whitening error a run records (paper A's measures, section A2 of the spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorChoice {
