@@ -128,4 +128,8 @@ snapshot_test!(
     slow_synapses,
     patch_contexts,
     local_whitening,
+    gain_contexts,
+    frame_convergence,
+    context_switching,
+    nonnegative_gains,
 );

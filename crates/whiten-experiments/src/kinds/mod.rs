@@ -23,14 +23,18 @@ use crate::experiment::Registry;
 pub fn register_all(r: &mut Registry) {
     r.register::<paper1::adaptation::Adaptation>();
     r.register::<paper2::circuit_adaptation::CircuitAdaptation>();
+    r.register::<paper3::context_switching::ContextSwitching>();
     r.register::<paper1::convergence_time::ConvergenceTime>();
     r.register::<paper1::discrete_vs_flow::DiscreteVsFlow>();
     r.register::<paper1::flow_scaling::FlowScaling>();
+    r.register::<paper3::frame_convergence::FrameConvergence>();
+    r.register::<paper3::gain_contexts::GainContexts>();
     r.register::<paper2::gaussianize_1d::Gaussianize1d>();
     r.register::<paper2::image_survey::ImageSurvey>();
     r.register::<paper3::local_whitening::LocalWhitening>();
     r.register::<paper3::mechanisms::Mechanisms>();
     r.register::<paper2::mi_vs_offset::MiVsOffset>();
+    r.register::<paper3::nonnegative_gains::NonnegativeGains>();
     r.register::<paper1::offline_learning::OfflineLearning>();
     r.register::<paper1::online_learning::OnlineLearning>();
     r.register::<paper2::pairs_2d::Pairs2d>();

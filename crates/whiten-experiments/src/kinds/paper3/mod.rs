@@ -8,25 +8,31 @@
 //! and a comparison of the four linear interneuron mechanisms of the line on the same
 //! covariance switches. Their claims are reported as paper 3 (`Claim::paper = 3`).
 //!
-//! Kinds:
+//! Kinds of paper A (one per figure): [`gain_contexts`] (Fig 2), [`frame_convergence`] (Fig 3),
+//! [`context_switching`] (Fig 4), [`nonnegative_gains`] (Fig 5 and its appendix) and
+//! [`local_whitening`] (the appendix's conv1d: a convolutional frame's gains whiten `C_yy`
+//! inside the window only); their shared set-up is [`frames_setup`] (frames, error measures,
+//! the covariances of Figs 3 and 4, offline runs over a sequence of covariances).
 //!
-//! * [`local_whitening`]: paper A's appendix conv1d: a convolutional frame's gains whiten
-//!   `C_yy` inside the window only;
-//! * [`mechanisms`]: direct recurrence, interneuron synapses, gains on a fixed complete frame
-//!   and fast gains + slow synapses on the same context switches, with and without a shared
-//!   basis, learning rates tuned by one rule: re-whitening time, error floor, plastic
-//!   parameters;
-//! * [`patch_contexts`]: paper B's images experiment: `W` learned across 5 x 5 patch-covariance
-//!   contexts (fast-gain limit) lets adapted gains whiten unseen contexts;
-//! * [`slow_synapses`]: paper B's synthetic online experiment (fast gains, slow synapses `W`
-//!   learning the contexts' shared basis) and its fast-gain limit.
+//! Kinds of paper B: [`slow_synapses`] (the synthetic online experiment: fast gains, slow
+//! synapses `W` learning the contexts' shared basis, and its fast-gain limit) and
+//! [`patch_contexts`] (the images experiment: `W` learned across 5 x 5 patch-covariance
+//! contexts lets adapted gains whiten unseen contexts); their shared set-up is
+//! [`contexts_setup`].
 //!
-//! Shared set-up of paper B's kinds: [`contexts_setup`].
+//! [`mechanisms`]: direct recurrence, interneuron synapses, gains on a fixed complete frame and
+//! fast gains + slow synapses on the same context switches, with and without a shared basis,
+//! learning rates tuned by one rule: re-whitening time, error floor, plastic parameters.
 
+pub mod context_switching;
 pub mod contexts_setup;
+pub mod frame_convergence;
+pub mod frames_setup;
+pub mod gain_contexts;
 pub mod local_whitening;
 pub mod mechanisms;
 mod mechanisms_report;
 mod mechanisms_setup;
+pub mod nonnegative_gains;
 pub mod patch_contexts;
 pub mod slow_synapses;
