@@ -282,35 +282,33 @@ mod tests {
     #[test]
     fn kernels_agree_with_faer() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for &(n, k) in &[
-            (1, 1),
-            (2, 3),
-            (3, 2),
-            (6, 21),
-            (10, 19),
-            (25, 25),
-            (48, 60),
-        ] {
+        for &(n, k) in &[(1, 1), (2, 3), (3, 2), (6, 21), (8, 36), (10, 19), (25, 25)] {
             let w = random(n, k, &mut rng);
             let g: Vec<f64> = (0..k).map(|i| 0.1 + 0.05 * i as f64).collect();
             let wg = Mat::from_fn(n, k, |i, j| w[(i, j)] * g[j]);
             let a0 = &wg * w.transpose();
             let a = Mat::from_fn(n, n, |i, j| a0[(i, j)] + if i == j { 0.7 } else { 0.0 });
             let llt = a.llt(Side::Lower).unwrap();
-            let chol = Chol::of_frame(w.as_ref(), &g, 0.7).unwrap();
             let b = random(n, 3, &mut rng);
-            let want = llt.solve(&b);
-            let got = chol.solve(b.as_ref());
-            let scale = want.norm_max();
-            assert!((&got - &want).norm_max() <= 1e-10 * scale, "n = {n}");
             let c0 = random(n, n, &mut rng);
             let c = &c0 * c0.transpose();
-            let want = llt.solve(llt.solve(&c).transpose());
-            let got = chol.sandwich(c.as_ref());
-            assert!(
-                (&got - &want).norm_max() <= 1e-9 * want.norm_max(),
-                "n = {n}"
-            );
+            // Above SMALL_N the kernel declines (faer's path is used); the diagonal is checked
+            // at every size.
+            if let Some(chol) = Chol::of_frame(w.as_ref(), &g, 0.7) {
+                assert!(n <= SMALL_N);
+                let want = llt.solve(&b);
+                let got = chol.solve(b.as_ref());
+                let scale = want.norm_max();
+                assert!((&got - &want).norm_max() <= 1e-10 * scale, "n = {n}");
+                let want = llt.solve(llt.solve(&c).transpose());
+                let got = chol.sandwich(c.as_ref());
+                assert!(
+                    (&got - &want).norm_max() <= 1e-9 * want.norm_max(),
+                    "n = {n}"
+                );
+            } else {
+                assert!(n > SMALL_N, "n = {n}: a positive definite A was declined");
+            }
             let cw = &c * &w;
             for (i, d) in projected_diag(w.as_ref(), c.as_ref()).iter().enumerate() {
                 let want: f64 = (0..n).map(|r| w[(r, i)] * cw[(r, i)]).sum();
