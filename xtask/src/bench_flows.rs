@@ -69,8 +69,13 @@ pub(crate) fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// The Python interpreter with numpy and scipy, or why there is none.
-fn python_with_scipy(script: &Path) -> std::result::Result<(String, String), String> {
+/// The Python interpreter (`$WHITEN_PYTHON`, else `python3`) for which `script check`
+/// succeeds, with what that printed (its package versions), or why there is none (`what`
+/// names the packages it lacks, e.g. `numpy/scipy`).
+pub(crate) fn python_with(
+    script: &Path,
+    what: &str,
+) -> std::result::Result<(String, String), String> {
     let python = std::env::var("WHITEN_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = Command::new(&python)
         .arg(script)
@@ -80,12 +85,65 @@ fn python_with_scipy(script: &Path) -> std::result::Result<(String, String), Str
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("").to_owned();
-        return Err(format!("{python} has no numpy/scipy ({last})"));
+        return Err(format!("{python} has no {what} ({last})"));
     }
     Ok((
         python,
         String::from_utf8_lossy(&out.stdout).trim().to_owned(),
     ))
+}
+
+/// Builds `example` of `package` in release mode and returns its path (`folder` names it in
+/// the error).
+pub(crate) fn build_example(
+    root: &Path,
+    package: &str,
+    example: &str,
+    folder: &str,
+) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("xtask: building whiten's side (release)");
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            package,
+            "--example",
+            example,
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building {folder} failed");
+    }
+    Ok(target_dir(root)
+        .join("release")
+        .join("examples")
+        .join(format!("{example}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Limits numpy's BLAS and rayon to one thread in `cmd`.
+pub(crate) fn one_thread(cmd: &mut Command) {
+    for var in [
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "RAYON_NUM_THREADS",
+    ] {
+        cmd.env(var, "1");
+    }
+}
+
+/// The 1, 5 and 15 minute load averages (empty where `/proc/loadavg` is missing).
+pub(crate) fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs a side's program and parses its JSON line.
@@ -112,30 +170,14 @@ const CASES: [(&str, &str, &str); 4] = [
 ];
 
 pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: f64) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: building whiten's side (release)");
-    let status = Command::new(&cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "whiten-ode",
-            "--example",
-            "side_by_side",
-        ])
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("building crates/whiten-ode/benches/side_by_side failed");
-    }
-    let exe = target_dir(root)
-        .join("release")
-        .join("examples")
-        .join(format!("side_by_side{}", std::env::consts::EXE_SUFFIX));
+    let exe = build_example(
+        root,
+        "whiten-ode",
+        "side_by_side",
+        "crates/whiten-ode/benches/side_by_side",
+    )?;
     let script = root.join("crates/whiten-ode/benches/side_by_side/scipy_flows.py");
-    let scipy = python_with_scipy(&script);
+    let scipy = python_with(&script, "numpy/scipy");
     match &scipy {
         Ok((python, versions)) => println!("scipy side: {python} {versions}"),
         Err(why) => println!(
@@ -145,26 +187,9 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
     if let Ok(v) = std::env::var("OPENBLAS_CORETYPE") {
         println!("note: OPENBLAS_CORETYPE={v} is set, which may slow numpy");
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "load average at start: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("load average at start: {}", load_average());
     let dir = std::env::temp_dir().join(format!("whiten-bench-flows-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let one_thread = |cmd: &mut Command| {
-        for var in [
-            "OPENBLAS_NUM_THREADS",
-            "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS",
-            "RAYON_NUM_THREADS",
-        ] {
-            cmd.env(var, "1");
-        }
-    };
     let secs = seconds.to_string();
 
     // (n, flow, label, runs, floor)
@@ -221,7 +246,7 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load_average();
 
     println!();
     println!(
@@ -320,13 +345,7 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
             }
         }
     }
-    println!(
-        "load average at end: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("load average at end: {load}");
     println!(
         "whiten's per-rhs time within 1.5x of the faer floor at n >= 50: {}",
         if floor_ok { "yes" } else { "no" }

@@ -17,29 +17,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::bench_flows::{median, run_json};
-use crate::target_dir;
-
-/// The Python interpreter with numpy, or why there is none.
-fn python_with_numpy(script: &Path) -> std::result::Result<(String, String), String> {
-    let python = std::env::var("WHITEN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg(script)
-        .arg("check")
-        .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "{python} has no numpy ({})",
-            err.lines().last().unwrap_or("")
-        ));
-    }
-    Ok((
-        python,
-        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-    ))
-}
+use crate::bench_flows::{build_example, load_average, median, one_thread, python_with, run_json};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -63,44 +41,21 @@ fn gain_difference(a: &Value, b: &Value) -> f64 {
 }
 
 pub(crate) fn bench_gain(root: &Path, rounds: usize) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: building whiten's side (release)");
-    let status = Command::new(&cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "whiten-core",
-            "--example",
-            "gain_side_by_side",
-        ])
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("building crates/whiten-core/benches/gain_side_by_side failed");
-    }
-    let exe = target_dir(root)
-        .join("release")
-        .join("examples")
-        .join(format!("gain_side_by_side{}", std::env::consts::EXE_SUFFIX));
+    let exe = build_example(
+        root,
+        "whiten-core",
+        "gain_side_by_side",
+        "crates/whiten-core/benches/gain_side_by_side",
+    )?;
     let script = root.join("crates/whiten-core/benches/gain_side_by_side/authors_gain.py");
-    let numpy = python_with_numpy(&script);
+    let numpy = python_with(&script, "numpy");
     match &numpy {
         Ok((python, version)) => println!("numpy side: {python} {version}"),
         Err(why) => println!(
             "numpy is not available: {why}; printing whiten's rows only (set WHITEN_PYTHON to a python with numpy)"
         ),
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "load average at start: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("load average at start: {}", load_average());
     let dir = std::env::temp_dir().join(format!("whiten-bench-gain-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let out = Command::new(&exe)
@@ -118,16 +73,6 @@ pub(crate) fn bench_gain(root: &Path, rounds: usize) -> Result<()> {
         .lines()
         .map(str::to_owned)
         .collect();
-    let one_thread = |cmd: &mut Command| {
-        for var in [
-            "OPENBLAS_NUM_THREADS",
-            "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS",
-            "RAYON_NUM_THREADS",
-        ] {
-            cmd.env(var, "1");
-        }
-    };
 
     println!();
     println!(
@@ -193,14 +138,7 @@ pub(crate) fn bench_gain(root: &Path, rounds: usize) -> Result<()> {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "load average at end: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("load average at end: {}", load_average());
     match smallest {
         Some((r, name)) => println!("smallest ratio whiten / numpy: {r:.1}x ({name})"),
         None => println!("smallest ratio whiten / numpy: n/a (no numpy side)"),
