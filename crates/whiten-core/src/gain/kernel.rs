@@ -8,8 +8,35 @@
 //! holds that factor `A = L L^T` when `A` is positive definite and `N <= SMALL_N`; otherwise the
 //! caller falls back to [`super::solve::Factor`] (faer's blocked Cholesky or, for an indefinite
 //! `A`, a pivoted LU after a singularity check). Both give the same results to rounding.
+//!
+//! The arithmetic is written once, for a compile-time size `N` (`with_const_n!` picks the
+//! instance for the runtime size), so that the short loops are unrolled and vectorised. The
+//! online steps ([`Workspace::respond_and_project`]) and the offline gain step
+//! ([`Workspace::offline_gradient`]) run on reused buffers without allocating; the offline
+//! step solves all `N` right-hand sides of `A^{-1} C A^{-1}` together, with exactly the
+//! operations of one solve per column (a test checks this bit for bit), so results do not
+//! depend on which path ran.
 
 use faer::{Mat, MatRef};
+
+/// `Some($f::<N>(args))` for the runtime size `$n` in `1..=SMALL_N`, `None` otherwise: the
+/// kernels below are written for a compile-time size, so that their short loops are unrolled
+/// and vectorised; the operations and their order are those of a loop over a runtime size.
+macro_rules! with_const_n {
+    ($n:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match $n {
+            1 => Some($f::<1>($($arg),*)),
+            2 => Some($f::<2>($($arg),*)),
+            3 => Some($f::<3>($($arg),*)),
+            4 => Some($f::<4>($($arg),*)),
+            5 => Some($f::<5>($($arg),*)),
+            6 => Some($f::<6>($($arg),*)),
+            7 => Some($f::<7>($($arg),*)),
+            8 => Some($f::<8>($($arg),*)),
+            _ => None,
+        }
+    };
+}
 
 /// Largest `N` for which [`Chol`] is used (measured: faer wins from `N` = 10).
 pub(crate) const SMALL_N: usize = 8;
@@ -45,26 +72,15 @@ impl Chol {
     /// `None`.
     pub(crate) fn refactor(&mut self, wv: &[f64], n: usize, g: &[f64], alpha: f64) -> bool {
         self.n = 0;
-        if n == 0 || n > SMALL_N {
+        if n == 0 || n > SMALL_N || wv.len() != n * g.len() {
             return false;
         }
         self.l.clear();
         self.l.resize(n * n, 0.0);
-        let l = &mut self.l;
-        for (col, &gk) in wv.chunks_exact(n).zip(g) {
-            for (j, lj) in l.chunks_exact_mut(n).enumerate() {
-                let s = gk * col[j];
-                for (v, &wi) in lj[j..].iter_mut().zip(&col[j..]) {
-                    *v += wi * s;
-                }
-            }
-        }
-        for i in 0..n {
-            l[i * n + i] += alpha;
-        }
         self.inv_diag.clear();
         self.inv_diag.resize(n, 0.0);
-        if self.factor(n) {
+        let (l, d) = (&mut self.l[..], &mut self.inv_diag[..]);
+        if with_const_n!(n, form_and_factor(wv, g, alpha, l, d)) == Some(true) {
             self.n = n;
             true
         } else {
@@ -72,54 +88,10 @@ impl Chol {
         }
     }
 
-    /// In-place Cholesky of the lower triangle (left-looking, column by column):
-    /// `l_jj = sqrt(a_jj - sum_{p<j} l_jp^2)`, `l_ij = (a_ij - sum_{p<j} l_ip l_jp) / l_jj`.
-    fn factor(&mut self, n: usize) -> bool {
-        let (l, inv_diag) = (&mut self.l, &mut self.inv_diag);
-        for j in 0..n {
-            for p in 0..j {
-                let ljp = l[p * n + j];
-                if ljp != 0.0 {
-                    for i in j..n {
-                        l[j * n + i] -= l[p * n + i] * ljp;
-                    }
-                }
-            }
-            let d = l[j * n + j];
-            // Not positive definite, or NaN/inf (for which the comparison is false too).
-            if !(d.is_finite() && d > 0.0) {
-                return false;
-            }
-            let d = d.sqrt();
-            l[j * n + j] = d;
-            let inv = 1.0 / d;
-            inv_diag[j] = inv;
-            for i in j + 1..n {
-                l[j * n + i] *= inv;
-            }
-        }
-        true
-    }
-
     /// Solves `A x = b` in place for one column `b` (length `n`): `L u = b`, then `L^T x = u`.
     pub(crate) fn solve_col(&self, b: &mut [f64]) {
-        let n = self.n;
-        let b = &mut b[..n];
-        for (j, (col, &inv)) in self.l.chunks_exact(n).zip(&self.inv_diag).enumerate() {
-            let v = b[j] * inv;
-            b[j] = v;
-            for (bi, &lij) in b[j + 1..].iter_mut().zip(&col[j + 1..]) {
-                *bi -= lij * v;
-            }
-        }
-        for (j, (col, &inv)) in self.l.chunks_exact(n).zip(&self.inv_diag).enumerate().rev() {
-            let s: f64 = col[j + 1..]
-                .iter()
-                .zip(&b[j + 1..])
-                .map(|(l, x)| l * x)
-                .sum();
-            b[j] = (b[j] - s) * inv;
-        }
+        let (l, d) = (&self.l[..], &self.inv_diag[..]);
+        with_const_n!(self.n, solve_col_n(l, d, b));
     }
 
     /// `A^{-1} B` for the columns of `b`.
@@ -143,25 +115,156 @@ impl Chol {
     /// `A^{-1} X^T` (`= A^{-1} C A^{-1}` since `A` and `C` are symmetric).
     pub(crate) fn sandwich(&self, c: MatRef<'_, f64>) -> Mat<f64> {
         let n = self.n;
-        // x holds the columns of A^{-1} C; A^{-1} C's rows are the columns of (A^{-1} C)^T.
-        let mut x = dense(c);
-        for col in x.chunks_exact_mut(n) {
-            self.solve_col(col);
-        }
-        let mut y = vec![0.0; n * n];
-        for j in 0..n {
-            let col = &mut y[j * n..(j + 1) * n];
-            for (i, v) in col.iter_mut().enumerate() {
-                *v = x[i * n + j];
+        let (mut x, mut out) = (Vec::new(), vec![0.0; n * n]);
+        self.sandwich_into(c, &mut x, &mut out);
+        Mat::from_fn(n, n, |i, j| out[j * n + i])
+    }
+
+    /// [`Self::sandwich`] into `out` (column-major `n x n`), with `x` as scratch: no
+    /// allocation once `x` has grown.
+    ///
+    /// All `n` right-hand sides are solved together, stored by rows (`x[i n + col]`), so the
+    /// substitutions run along contiguous rows; each column sees exactly the operations of
+    /// [`Self::solve_col`], in the same order.
+    pub(crate) fn sandwich_into(&self, c: MatRef<'_, f64>, x: &mut Vec<f64>, out: &mut [f64]) {
+        let n = self.n;
+        x.clear();
+        x.resize(n * n, 0.0);
+        // X = A^{-1} C: right-hand side `col` is column `col` of C.
+        for (i, row) in x.chunks_exact_mut(n).enumerate() {
+            for (col, v) in row.iter_mut().enumerate() {
+                *v = c[(i, col)];
             }
-            self.solve_col(col);
         }
-        Mat::from_fn(n, n, |i, j| 0.5 * (y[j * n + i] + y[i * n + j]))
+        self.solve_rows(x);
+        // Y = A^{-1} X^T: right-hand side `j` is row `j` of X; Y by rows into `out`.
+        for (i, row) in out.chunks_exact_mut(n).enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = x[j * n + i];
+            }
+        }
+        self.solve_rows(out);
+        // out <- (Y + Y^T) / 2, symmetric, so the same by rows or by columns.
+        for i in 0..n {
+            for j in 0..i {
+                let v = 0.5 * (out[i * n + j] + out[j * n + i]);
+                out[i * n + j] = v;
+                out[j * n + i] = v;
+            }
+            out[i * n + i] = 0.5 * (out[i * n + i] + out[i * n + i]);
+        }
+    }
+
+    /// Solves `A X = B` in place for the `n` right-hand sides stored by rows in `b`
+    /// (`b[i n + col]`): [`Self::solve_col`] applied to every column at once.
+    fn solve_rows(&self, b: &mut [f64]) {
+        let (l, d) = (&self.l[..], &self.inv_diag[..]);
+        with_const_n!(self.n, solve_rows_n(l, d, b));
     }
 }
 
-/// Reusable buffers of the online steps: `W` as a contiguous column-major buffer, the factor,
-/// a solve buffer and the interneuron inputs of a batch.
+/// Forms the lower triangle of `A = alpha I + W diag(g) W^T` in `l` (`a_ij = sum_k w_ik (g_k
+/// w_jk)`, then `alpha` on the diagonal) and factors it in place (left-looking, column by
+/// column): `l_jj = sqrt(a_jj - sum_{p<j} l_jp^2)`, `l_ij = (a_ij - sum_{p<j} l_ip l_jp) /
+/// l_jj`, with `1 / l_jj` in `inv_diag`. `false` if `A` is not (numerically) positive definite.
+fn form_and_factor<const N: usize>(
+    wv: &[f64],
+    g: &[f64],
+    alpha: f64,
+    l: &mut [f64],
+    inv_diag: &mut [f64],
+) -> bool {
+    let (l, inv_diag) = (&mut l[..N * N], &mut inv_diag[..N]);
+    for (col, &gk) in wv.chunks_exact(N).zip(g) {
+        for j in 0..N {
+            let s = gk * col[j];
+            for i in j..N {
+                l[j * N + i] += col[i] * s;
+            }
+        }
+    }
+    for i in 0..N {
+        l[i * N + i] += alpha;
+    }
+    for j in 0..N {
+        for p in 0..j {
+            let ljp = l[p * N + j];
+            if ljp != 0.0 {
+                for i in j..N {
+                    l[j * N + i] -= l[p * N + i] * ljp;
+                }
+            }
+        }
+        let d = l[j * N + j];
+        // Not positive definite, or NaN/inf (for which the comparison is false too).
+        if !(d.is_finite() && d > 0.0) {
+            return false;
+        }
+        let d = d.sqrt();
+        l[j * N + j] = d;
+        let inv = 1.0 / d;
+        inv_diag[j] = inv;
+        for i in j + 1..N {
+            l[j * N + i] *= inv;
+        }
+    }
+    true
+}
+
+/// `A x = b` for one column: `u_j = (b_j - sum_{p<j} l_jp u_p) / l_jj` (right-looking), then
+/// `x_j = (u_j - sum_{i>j} l_ij x_i) / l_jj`, the sum taken in increasing `i`.
+fn solve_col_n<const N: usize>(l: &[f64], inv_diag: &[f64], b: &mut [f64]) {
+    let (l, inv_diag, b) = (&l[..N * N], &inv_diag[..N], &mut b[..N]);
+    for j in 0..N {
+        let v = b[j] * inv_diag[j];
+        b[j] = v;
+        for i in j + 1..N {
+            b[i] -= l[j * N + i] * v;
+        }
+    }
+    for j in (0..N).rev() {
+        let mut s = 0.0;
+        for i in j + 1..N {
+            s += l[j * N + i] * b[i];
+        }
+        b[j] = (b[j] - s) * inv_diag[j];
+    }
+}
+
+/// [`solve_col_n`] for the `N` right-hand sides stored by rows in `b` (`b[i N + col]`): the
+/// same operations on every column, in the same order, along contiguous rows.
+fn solve_rows_n<const N: usize>(l: &[f64], inv_diag: &[f64], b: &mut [f64]) {
+    let (l, inv_diag, b) = (&l[..N * N], &inv_diag[..N], &mut b[..N * N]);
+    for j in 0..N {
+        let inv = inv_diag[j];
+        let mut u = [0.0; N];
+        for c in 0..N {
+            u[c] = b[j * N + c] * inv;
+            b[j * N + c] = u[c];
+        }
+        for i in j + 1..N {
+            let lij = l[j * N + i];
+            for c in 0..N {
+                b[i * N + c] -= lij * u[c];
+            }
+        }
+    }
+    for j in (0..N).rev() {
+        let mut s = [0.0; N];
+        for i in j + 1..N {
+            let lij = l[j * N + i];
+            for c in 0..N {
+                s[c] += lij * b[i * N + c];
+            }
+        }
+        for c in 0..N {
+            b[j * N + c] = (b[j * N + c] - s[c]) * inv_diag[j];
+        }
+    }
+}
+
+/// Reusable buffers of the online and offline steps: `W` as a contiguous column-major buffer,
+/// the factor, solve buffers, the interneuron inputs of a batch and the offline gradient.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Workspace {
     /// `W`, column-major (`n x K`).
@@ -171,6 +274,10 @@ pub(crate) struct Workspace {
     buf: Vec<f64>,
     /// `z_t = W^T y_t` of the last batch, `K x B` column-major: `z[t K + i]`.
     pub(crate) z: Vec<f64>,
+    /// `C_yy` of the last offline gradient, column-major `n x n` (symmetric).
+    pub(crate) cyy: Vec<f64>,
+    /// The last offline gradient `diag(W^T C_yy W) - 1` (length `K`).
+    pub(crate) dg: Vec<f64>,
 }
 
 impl Workspace {
@@ -219,6 +326,22 @@ impl Workspace {
         y
     }
 
+    /// The offline gain gradient after a successful [`Self::factor`]:
+    /// `C_yy = A^{-1} C A^{-1}` into [`Self::cyy`] and `dg_i = w_i^T C_yy w_i - 1` into
+    /// [`Self::dg`]. Same arithmetic as the general path's `Chol::sandwich` and
+    /// [`projected_diag`], without allocation once the buffers have grown.
+    pub(crate) fn offline_gradient(&mut self, c: MatRef<'_, f64>) {
+        let n = c.nrows();
+        self.cyy.resize(n * n, 0.0);
+        self.chol.sandwich_into(c, &mut self.buf, &mut self.cyy);
+        self.dg.clear();
+        let mut cw = [0.0; SMALL_N];
+        for col in self.wv.chunks_exact(n) {
+            self.dg
+                .push(project_column(col, &self.cyy, &mut cw[..n]) - 1.0);
+        }
+    }
+
     /// [`Self::z`] from a general-path response `y` (`n x B`).
     pub(crate) fn project(&mut self, w: MatRef<'_, f64>, y: MatRef<'_, f64>) {
         let z = w.transpose() * y;
@@ -253,16 +376,41 @@ pub(crate) fn projected_diag(w: MatRef<'_, f64>, c: MatRef<'_, f64>) -> Vec<f64>
     let (wv, cv) = (dense(w), dense(c));
     let mut cw = vec![0.0; n];
     wv.chunks_exact(n)
-        .map(|col| {
-            cw.iter_mut().for_each(|v| *v = 0.0);
-            for (&s, cj) in col.iter().zip(cv.chunks_exact(n)) {
-                for (v, &cij) in cw.iter_mut().zip(cj) {
-                    *v += cij * s;
-                }
-            }
-            col.iter().zip(&cw).map(|(a, b)| a * b).sum()
-        })
+        .map(|col| project_column(col, &cv, &mut cw))
         .collect()
+}
+
+/// `w^T C w` for one column `w` and `C` column-major (`n x n`, symmetric), with `cw` (length
+/// `n`) as scratch: `cw = sum_j w_j c_j` over the columns `c_j`, then `w^T cw`.
+fn project_column(w: &[f64], cv: &[f64], cw: &mut [f64]) -> f64 {
+    let n = cw.len();
+    if let Some(v) = with_const_n!(n, project_column_n(w, cv)) {
+        return v;
+    }
+    cw.iter_mut().for_each(|v| *v = 0.0);
+    for (&s, cj) in w.iter().zip(cv.chunks_exact(n)) {
+        for (v, &cij) in cw.iter_mut().zip(cj) {
+            *v += cij * s;
+        }
+    }
+    w.iter().zip(cw.iter()).map(|(a, b)| a * b).sum()
+}
+
+/// [`project_column`] at a compile-time size, the same operations in the same order.
+fn project_column_n<const N: usize>(w: &[f64], cv: &[f64]) -> f64 {
+    let (w, cv) = (&w[..N], &cv[..N * N]);
+    let mut cw = [0.0; N];
+    for j in 0..N {
+        let s = w[j];
+        for i in 0..N {
+            cw[i] += cv[j * N + i] * s;
+        }
+    }
+    let mut sum = 0.0;
+    for i in 0..N {
+        sum += w[i] * cw[i];
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -313,6 +461,45 @@ mod tests {
             for (i, d) in projected_diag(w.as_ref(), c.as_ref()).iter().enumerate() {
                 let want: f64 = (0..n).map(|r| w[(r, i)] * cw[(r, i)]).sum();
                 assert!((d - want).abs() <= 1e-12 * want.abs().max(1.0));
+            }
+        }
+    }
+
+    /// The batched substitutions of `sandwich_into` give bit for bit what one `solve_col` per
+    /// column gives (`A^{-1} C`, then `A^{-1}` of its transpose, then symmetrised), so the
+    /// offline path's trajectories do not depend on which of the two ran.
+    #[test]
+    fn batched_sandwich_is_the_column_solves_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for n in 1..=SMALL_N {
+            let k = 2 * n + 1;
+            let w = random(n, k, &mut rng);
+            let g: Vec<f64> = (0..k).map(|i| 0.3 + 0.1 * i as f64).collect();
+            let chol = Chol::of_frame(w.as_ref(), &g, 1.0).unwrap();
+            let c0 = random(n, n, &mut rng);
+            let c = &c0 * c0.transpose();
+            let mut x = dense(c.as_ref());
+            for col in x.chunks_exact_mut(n) {
+                chol.solve_col(col);
+            }
+            let mut y = vec![0.0; n * n];
+            for j in 0..n {
+                for i in 0..n {
+                    y[j * n + i] = x[i * n + j];
+                }
+                chol.solve_col(&mut y[j * n..(j + 1) * n]);
+            }
+            let (mut scratch, mut out) = (Vec::new(), vec![0.0; n * n]);
+            chol.sandwich_into(c.as_ref(), &mut scratch, &mut out);
+            for i in 0..n {
+                for j in 0..n {
+                    let want = 0.5 * (y[j * n + i] + y[i * n + j]);
+                    assert_eq!(
+                        out[j * n + i].to_bits(),
+                        want.to_bits(),
+                        "n = {n}, ({i}, {j})"
+                    );
+                }
             }
         }
     }

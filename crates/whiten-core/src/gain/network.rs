@@ -209,19 +209,23 @@ impl GainNetwork {
     /// Applies `g + eta dg`, then the clamp; leaves the gains unchanged if the result is not
     /// finite.
     fn apply(&mut self, eta: f64, dg: &[f64]) -> Result<()> {
-        let mut g: Vec<f64> = self.g.iter().zip(dg).map(|(g, d)| g + eta * d).collect();
-        if g.iter().any(|v| !v.is_finite()) {
+        if self
+            .g
+            .iter()
+            .zip(dg)
+            .any(|(g, d)| !(g + eta * d).is_finite())
+        {
             return Err(CoreError::NonFinite {
                 what: "g after update",
             });
         }
-        if self.clamp {
-            // Projected ascent: g <- max(g, 0).
-            for v in &mut g {
-                *v = v.max(0.0);
+        for (g, d) in self.g.iter_mut().zip(dg) {
+            *g += eta * d;
+            if self.clamp {
+                // Projected ascent: g <- max(g, 0).
+                *g = g.max(0.0);
             }
         }
-        self.g = g;
         Ok(())
     }
 
@@ -285,9 +289,25 @@ impl GainNetwork {
     /// pre-update `C_yy` (the one the step used).
     pub fn offline_step(&mut self, c: MatRef<'_, f64>, eta: f64) -> Result<Mat<f64>> {
         check_eta("eta_g", eta)?;
-        let (dg, cyy) = self.gain_gradient(c)?;
-        self.apply(eta, &dg)?;
-        Ok(cyy)
+        check_square(c, self.n())?;
+        let (n, k) = (self.n(), self.k());
+        // The small kernel when A is small and positive definite (the same arithmetic as
+        // `gain_gradient`, without allocating per step).
+        let mut work = std::mem::take(&mut self.work);
+        if work.wv.len() != n * k {
+            work.load_w(self.w.as_ref());
+        }
+        if !work.factor(n, &self.g, self.alpha) {
+            self.work = work;
+            let (dg, cyy) = self.gain_gradient(c)?;
+            self.apply(eta, &dg)?;
+            return Ok(cyy);
+        }
+        work.offline_gradient(c);
+        let cyy = Mat::from_fn(n, n, |i, j| work.cyy[j * n + i]);
+        let applied = self.apply(eta, &work.dg);
+        self.work = work;
+        applied.map(|()| cyy)
     }
 }
 
