@@ -3,8 +3,10 @@
 //! The steps of both models factor `A = alpha I + W diag(g) W^T` (`N x N`) once per step and
 //! solve with it. At the smallest sizes the papers use (`N` = 2, 3, 6) a general-purpose dense
 //! library spends most of a step allocating and dispatching, so a plain Cholesky on reused
-//! contiguous buffers is several times faster (`cargo xtask bench-gain`); from `N` = 10 on
-//! faer's kernels are faster again, hence `SMALL_N`. [`Chol`]
+//! contiguous buffers is several times faster (`cargo xtask bench-gain`). Written for a
+//! compile-time size (below) it stays about twice as fast as faer's blocked kernels up to
+//! `N = SMALL_N = 16` (offline step with `K = 2N`: 5.9 us at `N = 16` against 11 us at 17);
+//! the instances are compiled for every size up to there. [`Chol`]
 //! holds that factor `A = L L^T` when `A` is positive definite and `N <= SMALL_N`; otherwise the
 //! caller falls back to [`super::solve::Factor`] (faer's blocked Cholesky or, for an indefinite
 //! `A`, a pivoted LU after a singularity check). Both give the same results to rounding.
@@ -33,13 +35,22 @@ macro_rules! with_const_n {
             6 => Some($f::<6>($($arg),*)),
             7 => Some($f::<7>($($arg),*)),
             8 => Some($f::<8>($($arg),*)),
+            9 => Some($f::<9>($($arg),*)),
+            10 => Some($f::<10>($($arg),*)),
+            11 => Some($f::<11>($($arg),*)),
+            12 => Some($f::<12>($($arg),*)),
+            13 => Some($f::<13>($($arg),*)),
+            14 => Some($f::<14>($($arg),*)),
+            15 => Some($f::<15>($($arg),*)),
+            16 => Some($f::<16>($($arg),*)),
             _ => None,
         }
     };
 }
 
-/// Largest `N` for which [`Chol`] is used (measured: faer wins from `N` = 10).
-pub(crate) const SMALL_N: usize = 8;
+/// Largest `N` for which [`Chol`] is used (measured against faer's path at 16 and 17, see the
+/// module docs; the papers' sizes are 2, 3, 6 and 10).
+pub(crate) const SMALL_N: usize = 16;
 
 /// The Cholesky factor `L` (lower triangle of a column-major `n x n` buffer) of
 /// `A = alpha I + W diag(g) W^T`.
