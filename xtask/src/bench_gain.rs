@@ -6,7 +6,8 @@
 //! JSON, and both it and `authors_gain.py` beside it run every case from the same file. The
 //! cases are the spec's speed line: paper A online (N = 2, K = 3, batch 1), A offline at Fig 4's
 //! size (N = 6, K = 21), A offline with the conv1d frame (N = 10, K = 19), paper B online
-//! (N = K = 2, batch 1) and B offline joint at the image-patch size (N = K = 25). Sides run in
+//! (N = K = 2, batch 1), B offline joint at the image-patch size (N = K = 25) and B's appendix
+//! Algorithm 3 (separate non-negative synapses, N = K = 2, batch 1). Sides run in
 //! turns for `--rounds` rounds, each on one thread; figures are medians of steps per second of
 //! thread CPU time. The offline cases are deterministic, so both sides must end in the same
 //! state: the command fails if their gains differ by more than 1e-8 (relative).

@@ -10,7 +10,8 @@ Per step, as in their loops: `M = inv(alpha I + W diag(g) W^T)` (they invert exp
 then for paper A online `y = M x`, `z = W^T y`, `g += eta mean(z^2 - 1)`; A offline
 `Cyy = M C M^T`, `g += eta (diag(W^T Cyy W) - 1)`; B online `r = M s`, `z = W^T r`,
 `n = g z`, `g += eta_g mean(z^2 - ||w||^2)`, `W += eta_w (r n^T / B - W diag(g_new))`;
-B offline joint, both expected gradients at the current state. Online samples are drawn each
+B offline joint, both expected gradients at the current state; B's Algorithm 3 (separate
+non-negative `W_rn`, `W_nr`, multiplier `m`) in the order of its appendix. Online samples are drawn each
 step as `C^{1/2} xi` with numpy's generator. Only the learning steps are timed: none of their
 per-step error bookkeeping, which would only slow this side down.
 """
@@ -76,6 +77,23 @@ def run_once(case, rng):
             dW = (Crr - eye) @ W @ np.diag(g)
             g = g + eta_g * dg
             W = W + eta_w * dW
+    elif model == "b_alg3":
+        Wnr, Wrn = W, np.array(case["Wrn"], dtype=float)
+        m = np.zeros(Wnr.shape[1])
+        roots = [sqrtm(c) for c in Cs]
+        for t in range(steps):
+            s = roots[(t // per) % len(Cs)] @ rng.standard_normal((n, batch))
+            M = np.linalg.inv(eye + Wnr @ np.diag(g) @ Wrn)
+            r = M @ s
+            z = Wrn @ r
+            nn = g[:, None] * z
+            g = np.maximum(g + eta_g * (np.mean(z**2, -1) - 1.0), 0.0)
+            m = np.maximum(m + 5.0 * eta_g * (np.diag(Wrn @ Wnr) - 1.0), 0.0)
+            dW = r @ nn.T / batch - Wnr @ np.diag(g + m)
+            Wnr = np.maximum(Wnr + eta_w * dW, 0.0)
+            Wnr = Wnr / np.linalg.norm(Wnr, axis=0)
+            Wrn = np.maximum(Wrn + eta_w * dW.T, 0.0)
+        W = Wnr
     else:
         raise SystemExit(f"unknown model {model}")
     return W, g

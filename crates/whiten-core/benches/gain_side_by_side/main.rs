@@ -24,14 +24,19 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::{Value, json};
-use whiten_core::gain::{GainNetwork, MultiTimescaleNetwork, SyntheticContexts, frame};
+use whiten_core::gain::{
+    GainNetwork, MultiTimescaleNetwork, SeparateSynapsesNetwork, SyntheticContexts, frame,
+};
 
 /// One benchmark case, as written to its JSON file.
 struct Case {
     name: &'static str,
-    /// `a_online`, `a_offline`, `b_online` or `b_offline`.
+    /// `a_online`, `a_offline`, `b_online`, `b_offline` or `b_alg3`.
     model: &'static str,
+    /// The frame (A), the synapses `W` (B) or `W_nr` (Algorithm 3).
     w: Mat<f64>,
+    /// `W_rn` (Algorithm 3 only).
+    wrn: Option<Mat<f64>>,
     /// The contexts' covariances (one for paper A's cases).
     cs: Vec<Mat<f64>>,
     g0: Vec<f64>,
@@ -132,6 +137,7 @@ fn cases() -> Vec<Case> {
         batch: 1,
         per_context: 50_000,
         authors: 17e3,
+        wrn: None,
     });
     // Fig 4's size: N = 6, K = 21, offline, eta = 1e-3.
     let c6 = spec_covariance(6, &mut rng);
@@ -147,6 +153,7 @@ fn cases() -> Vec<Case> {
         batch: 1,
         per_context: 20_000,
         authors: 26e3,
+        wrn: None,
     });
     // The conv1d appendix: N = 10, K = 19, C = A A^T + 1e-4 I, eta = 3e-2, g0 = 0.
     let a = Mat::from_fn(10, 10, |_, _| -> f64 { StandardNormal.sample(&mut rng) });
@@ -166,6 +173,7 @@ fn cases() -> Vec<Case> {
         batch: 1,
         per_context: 10_000,
         authors: 10.5e3,
+        wrn: None,
     });
     // B's synthetic online run: N = K = 2, eta_g = 5e-2, eta_w = 1e-5, batch 1.
     let ctx = SyntheticContexts::generate(2, 64, 4.0, &mut rng).expect("contexts");
@@ -182,6 +190,7 @@ fn cases() -> Vec<Case> {
         batch: 1,
         per_context: 1024,
         authors: 18.5e3,
+        wrn: None,
     });
     // B's images run, offline joint: N = K = 25, eta_g = 0.5, eta_w = 5e-2, 50 steps per context.
     let cs = patch_like(25, 44, &mut rng);
@@ -198,6 +207,25 @@ fn cases() -> Vec<Case> {
         batch: 1,
         per_context: 50,
         authors: 8.5e3,
+        wrn: None,
+    });
+    // Paper B's appendix Algorithm 3 (separate non-negative synapses W_rn, W_nr, rectified
+    // gains, multiplier m) on B's synthetic contexts: N = K = 2, batch 1.
+    let ctx = SyntheticContexts::generate(2, 64, 4.0, &mut rng).expect("contexts");
+    let net = SeparateSynapsesNetwork::random(2, vec![0.5; 2], &mut rng).expect("network");
+    out.push(Case {
+        name: "B Algorithm 3, N = K = 2, batch 1",
+        model: "b_alg3",
+        w: net.wnr().to_owned(),
+        wrn: Some(net.wrn().to_owned()),
+        cs: ctx.covariances,
+        g0: vec![0.5; 2],
+        eta_g: 2e-2,
+        eta_w: 1e-3,
+        steps: 65_536,
+        batch: 1,
+        per_context: 1024,
+        authors: 15e3,
     });
     out
 }
@@ -208,6 +236,7 @@ fn write_cases(dir: &str) {
             "name": c.name,
             "model": c.model,
             "W": mat_json(&c.w),
+            "Wrn": c.wrn.as_ref().map(mat_json),
             "C": c.cs.iter().map(mat_json).collect::<Vec<_>>(),
             "g0": c.g0,
             "eta_g": c.eta_g,
@@ -278,6 +307,15 @@ fn run_once(v: &Value, rng: &mut ChaCha8Rng) -> (Mat<f64>, Vec<f64>) {
                 }
             }
             (net.w().to_owned(), net.gains().to_vec())
+        }
+        "b_alg3" => {
+            let mut net = SeparateSynapsesNetwork::new(mat_of(&v["Wrn"]), w, g0).expect("network");
+            let rts = roots(&cs);
+            for t in 0..steps {
+                draw(&rts[(t / per) % cs.len()], &mut x, rng);
+                net.online_step(x.as_ref(), eta_g, eta_w).expect("step");
+            }
+            (net.wnr().to_owned(), net.gains().to_vec())
         }
         _ => {
             let mut net = MultiTimescaleNetwork::new(w, g0).expect("network");

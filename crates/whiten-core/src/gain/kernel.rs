@@ -274,6 +274,139 @@ fn solve_rows_n<const N: usize>(l: &[f64], inv_diag: &[f64], b: &mut [f64]) {
     }
 }
 
+/// LU factors with partial pivoting of a small general matrix (Algorithm 3's
+/// `alpha I + W_nr diag(g) W_rn`, not symmetric), accepted only with a certificate of
+/// non-singularity (see [`Lu::certify`]); otherwise the caller takes the checked general path.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lu {
+    n: usize,
+    /// `L` (unit diagonal, below) and `U` (on and above), column-major `n x n`.
+    lu: Vec<f64>,
+    /// Row `j` was swapped with row `piv[j]` at step `j`.
+    piv: Vec<usize>,
+}
+
+impl Lu {
+    /// Factors `a` (column-major `n x n`) into these buffers if `n <= SMALL_N` and `a` is far
+    /// from singular: `1 / ||A^{-1}||_F > 1e3 n eps max(||A||_F, scale)`. Since
+    /// `sigma_min = 1 / ||A^{-1}||_2 >= 1 / ||A^{-1}||_F` and `sigma_max <= ||A||_F`, an accepted
+    /// matrix passes `Factor::general`'s test `sigma_min > n eps max(sigma_max, scale)` with a
+    /// margin of 1e3 for the rounding of the computed inverse. `false` otherwise (NaN
+    /// included), leaving the factors unusable.
+    pub(crate) fn certify(&mut self, a: &[f64], n: usize, scale: f64) -> bool {
+        self.n = 0;
+        if n == 0 || n > SMALL_N || a.len() != n * n || !a.iter().all(|v| v.is_finite()) {
+            return false;
+        }
+        self.lu.clear();
+        self.lu.extend_from_slice(a);
+        self.piv.clear();
+        self.piv.resize(n, 0);
+        let (m, piv) = (&mut self.lu[..], &mut self.piv[..]);
+        if with_const_n!(n, lu_factor_n(m, piv)) != Some(true) {
+            return false;
+        }
+        self.n = n;
+        // ||A^{-1}||_F from the inverse's columns A^{-1} e_j.
+        let mut inv_sq = 0.0;
+        let mut e = [0.0; SMALL_N];
+        for j in 0..n {
+            let e = &mut e[..n];
+            e.iter_mut().for_each(|v| *v = 0.0);
+            e[j] = 1.0;
+            self.solve_col(e);
+            inv_sq += e.iter().map(|v| v * v).sum::<f64>();
+        }
+        let a_fro = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let bound = 1e3 * n as f64 * f64::EPSILON * a_fro.max(scale);
+        if inv_sq.is_finite() && a_fro > 0.0 && 1.0 / inv_sq.sqrt() > bound {
+            true
+        } else {
+            self.n = 0;
+            false
+        }
+    }
+
+    /// Solves `A x = b` in place for one column `b` (length `n`).
+    pub(crate) fn solve_col(&self, b: &mut [f64]) {
+        let (m, piv) = (&self.lu[..], &self.piv[..]);
+        with_const_n!(self.n, lu_solve_n(m, piv, b));
+    }
+
+    /// `A^{-1} B` for the columns of `b`.
+    pub(crate) fn solve(&self, b: MatRef<'_, f64>) -> Mat<f64> {
+        let n = self.n;
+        let mut out = Mat::zeros(n, b.ncols());
+        let mut buf = vec![0.0; n];
+        for t in 0..b.ncols() {
+            for (i, v) in buf.iter_mut().enumerate() {
+                *v = b[(i, t)];
+            }
+            self.solve_col(&mut buf);
+            for (i, &v) in buf.iter().enumerate() {
+                out[(i, t)] = v;
+            }
+        }
+        out
+    }
+}
+
+/// In-place LU with partial pivoting (right-looking): at step `j` the row of the largest
+/// `|a_ij|`, `i >= j`, is swapped into place, `l_ij = a_ij / a_jj` below the pivot and
+/// `a_ic -= l_ij a_jc` on the trailing block. `false` on a zero pivot.
+fn lu_factor_n<const N: usize>(a: &mut [f64], piv: &mut [usize]) -> bool {
+    let (a, piv) = (&mut a[..N * N], &mut piv[..N]);
+    for j in 0..N {
+        let mut p = j;
+        for i in j + 1..N {
+            if a[j * N + i].abs() > a[j * N + p].abs() {
+                p = i;
+            }
+        }
+        piv[j] = p;
+        if a[j * N + p] == 0.0 {
+            return false;
+        }
+        if p != j {
+            for c in 0..N {
+                a.swap(c * N + j, c * N + p);
+            }
+        }
+        let inv = 1.0 / a[j * N + j];
+        for i in j + 1..N {
+            a[j * N + i] *= inv;
+        }
+        for c in j + 1..N {
+            let ajc = a[c * N + j];
+            for i in j + 1..N {
+                a[c * N + i] -= a[j * N + i] * ajc;
+            }
+        }
+    }
+    true
+}
+
+/// `A x = b` from [`lu_factor_n`]'s factors: the row swaps, `L u = P b`, then `U x = u`.
+fn lu_solve_n<const N: usize>(a: &[f64], piv: &[usize], b: &mut [f64]) {
+    let (a, piv, b) = (&a[..N * N], &piv[..N], &mut b[..N]);
+    for j in 0..N {
+        b.swap(j, piv[j]);
+    }
+    for j in 0..N {
+        let bj = b[j];
+        for i in j + 1..N {
+            b[i] -= a[j * N + i] * bj;
+        }
+    }
+    for j in (0..N).rev() {
+        let bj = b[j] / a[j * N + j];
+        b[j] = bj;
+        for i in 0..j {
+            b[i] -= a[j * N + i] * bj;
+        }
+    }
+}
+
 /// Reusable buffers of the online and offline steps: `W` as a contiguous column-major buffer,
 /// the factor, solve buffers, the interneuron inputs of a batch and the offline gradient.
 #[derive(Debug, Clone, Default)]
@@ -513,6 +646,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The certified LU solves general systems like faer's partial-pivoting LU, and accepts a
+    /// matrix only where `Factor::general`'s singular-value test accepts it too.
+    #[test]
+    fn certified_lu_agrees_with_faer_and_with_the_singularity_test() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        for n in 1..=SMALL_N {
+            let a = random(n, n, &mut rng);
+            let b = random(n, 2, &mut rng);
+            let mut lu = Lu::default();
+            assert!(lu.certify(&dense(a.as_ref()), n, 1.0), "n = {n}");
+            let want = a.partial_piv_lu().solve(&b);
+            let got = lu.solve(b.as_ref());
+            assert!(
+                (&got - &want).norm_max() <= 1e-9 * want.norm_max(),
+                "n = {n}"
+            );
+        }
+        // A family approaching singularity: diag(1, delta) rotated. Whenever the certificate
+        // accepts, the singular-value test does; both refuse the exactly singular end.
+        let mut accepted = 0;
+        for p in 0..=20 {
+            let delta = 10f64.powi(-p);
+            let (c, s) = (0.6, 0.8);
+            let a = Mat::from_fn(2, 2, |i, j| {
+                let u = [[c, -s], [s, c]];
+                u[i][0] * u[j][0] + delta * u[i][1] * u[j][1]
+            });
+            let mut lu = Lu::default();
+            if lu.certify(&dense(a.as_ref()), 2, 1.0) {
+                accepted += 1;
+                assert!(
+                    super::super::solve::Factor::general(a.as_ref(), 1.0, "A").is_ok(),
+                    "delta = {delta:e}"
+                );
+            }
+        }
+        assert!((8..=14).contains(&accepted), "accepted {accepted} of 21");
+        let singular = [1.0, 2.0, 2.0, 4.0];
+        assert!(!Lu::default().certify(&singular, 2, 1.0));
+        assert!(!Lu::default().certify(&[f64::NAN, 0.0, 0.0, 1.0], 2, 1.0));
+        assert!(!Lu::default().certify(&vec![1.0; (SMALL_N + 1).pow(2)], SMALL_N + 1, 1.0));
     }
 
     /// Indefinite, singular, NaN and too-large matrices are not factored here (the caller falls

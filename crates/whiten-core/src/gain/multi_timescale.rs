@@ -26,7 +26,7 @@ use rand_distr::StandardNormal;
 
 use super::closed_form::optimal_gains;
 use super::frame::normalize_columns;
-use super::kernel::Workspace;
+use super::kernel::{Lu, Workspace, dense};
 use super::measure::spectral_norm_error;
 use super::network::{
     check_alpha, check_batch, check_eta, check_gains, check_square, projected_diag,
@@ -520,6 +520,24 @@ pub struct SeparateSynapsesNetwork {
     g: Vec<f64>,
     m: Vec<f64>,
     alpha: f64,
+    /// Buffers of the online step.
+    work: Alg3Work,
+}
+
+/// Reusable buffers of [`SeparateSynapsesNetwork::online_step`] (column-major matrices).
+#[derive(Debug, Clone, Default)]
+struct Alg3Work {
+    /// `alpha I + W_nr diag(g) W_rn` (`N x N`).
+    a: Vec<f64>,
+    lu: Lu,
+    /// `r` (`N x B`), `z = W_rn r` (`K x B`).
+    r: Vec<f64>,
+    z: Vec<f64>,
+    g_new: Vec<f64>,
+    m_new: Vec<f64>,
+    /// `dW` (`N x K`), then the new `W_nr`; the new `W_rn` (`K x N`).
+    wnr: Vec<f64>,
+    wrn: Vec<f64>,
 }
 
 impl SeparateSynapsesNetwork {
@@ -560,6 +578,7 @@ impl SeparateSynapsesNetwork {
             g: g0,
             m: vec![0.0; k],
             alpha: 1.0,
+            work: Alg3Work::default(),
         })
     }
 
@@ -637,22 +656,34 @@ impl SeparateSynapsesNetwork {
         a
     }
 
-    fn factor(&self) -> Result<Factor> {
-        let scale = self.alpha
+    /// Bound on the norms of the terms of `alpha I + W_nr diag(g) W_rn` (for the singularity
+    /// test).
+    fn term_scale(&self) -> f64 {
+        self.alpha
             + self.g.iter().map(|g| g.abs()).sum::<f64>()
                 * self.wnr.norm_max()
                 * self.wrn.norm_max()
-                * self.k() as f64;
+                * self.k() as f64
+    }
+
+    fn factor(&self) -> Result<Factor> {
         Factor::general(
             self.inverse_response_matrix().as_ref(),
-            scale,
+            self.term_scale(),
             "alpha I + W_nr diag(g) W_rn",
         )
     }
 
-    /// Steady states `r = (alpha I + W_nr G W_rn)^{-1} s` for the columns of `s`.
+    /// Steady states `r = (alpha I + W_nr G W_rn)^{-1} s` for the columns of `s`: the small
+    /// certified LU of `super::kernel` when it applies, else the general path (its singular
+    /// value test and faer's LU).
     pub fn respond(&self, s: MatRef<'_, f64>) -> Result<Mat<f64>> {
         check_batch(s, self.n())?;
+        let a = dense(self.inverse_response_matrix().as_ref());
+        let mut lu = Lu::default();
+        if lu.certify(&a, self.n(), self.term_scale()) {
+            return Ok(lu.solve(s));
+        }
         Ok(self.factor()?.solve(s))
     }
 
@@ -676,48 +707,115 @@ impl SeparateSynapsesNetwork {
     pub fn online_step(&mut self, s: MatRef<'_, f64>, eta_g: f64, eta_w: f64) -> Result<Mat<f64>> {
         check_eta("eta_g", eta_g)?;
         check_eta("eta_w", eta_w)?;
+        check_batch(s, self.n())?;
         let (n, k, b) = (self.n(), self.k(), s.ncols());
-        let r = self.respond(s)?;
-        let z = &self.wrn * &r;
+        let mut work = std::mem::take(&mut self.work);
+        let step = self.step_into(&mut work, s, eta_g, eta_w);
+        let out = step.map(|()| {
+            // Commit: the new state was checked in full.
+            for a in 0..n {
+                for i in 0..k {
+                    self.wnr[(a, i)] = work.wnr[i * n + a];
+                    self.wrn[(i, a)] = work.wrn[a * k + i];
+                }
+            }
+            self.g.copy_from_slice(&work.g_new);
+            self.m.copy_from_slice(&work.m_new);
+            Mat::from_fn(n, b, |a, t| work.r[t * n + a])
+        });
+        self.work = work;
+        out
+    }
+
+    /// The online step into `work`, the state untouched: `r`, `z`, the new `g`, `m`, `W_nr`
+    /// (unit columns) and `W_rn`.
+    fn step_into(
+        &self,
+        work: &mut Alg3Work,
+        s: MatRef<'_, f64>,
+        eta_g: f64,
+        eta_w: f64,
+    ) -> Result<()> {
+        let (n, k, b) = (self.n(), self.k(), s.ncols());
+        // r = (alpha I + W_nr G W_rn)^{-1} s: the certified small LU, else the general path.
+        work.a.clear();
+        work.a.resize(n * n, 0.0);
+        for j in 0..n {
+            for c in 0..k {
+                let t = self.g[c] * self.wrn[(c, j)];
+                for i in 0..n {
+                    work.a[j * n + i] += self.wnr[(i, c)] * t;
+                }
+            }
+            work.a[j * n + j] += self.alpha;
+        }
+        work.r.clear();
+        if work.lu.certify(&work.a, n, self.term_scale()) {
+            for t in 0..b {
+                let start = work.r.len();
+                work.r.extend((0..n).map(|i| s[(i, t)]));
+                work.lu.solve_col(&mut work.r[start..]);
+            }
+        } else {
+            let r = self.factor()?.solve(s);
+            let r = &r;
+            work.r
+                .extend((0..b).flat_map(|t| (0..n).map(move |i| r[(i, t)])));
+        }
+        // z = W_rn r
+        work.z.clear();
+        for t in 0..b {
+            let rt = &work.r[t * n..(t + 1) * n];
+            work.z
+                .extend((0..k).map(|i| (0..n).map(|a| self.wrn[(i, a)] * rt[a]).sum::<f64>()));
+        }
         // g <- max(g + eta_g mean(z^2 - 1), 0)
-        let g_new: Vec<f64> = (0..k)
-            .map(|i| {
-                let mean = (0..b).map(|t| z[(i, t)] * z[(i, t)]).sum::<f64>() / b as f64;
-                (self.g[i] + eta_g * (mean - 1.0)).max(0.0)
-            })
-            .collect();
+        work.g_new.clear();
+        work.g_new.extend((0..k).map(|i| {
+            let mean = (0..b).map(|t| work.z[t * k + i].powi(2)).sum::<f64>() / b as f64;
+            (self.g[i] + eta_g * (mean - 1.0)).max(0.0)
+        }));
         // m <- max(m + 5 eta_g diag(W_rn W_nr - I), 0)
-        let m_new: Vec<f64> = (0..k)
-            .map(|i| {
-                let d: f64 = (0..n).map(|a| self.wrn[(i, a)] * self.wnr[(a, i)]).sum();
-                (self.m[i] + MULTIPLIER_RATE_FACTOR * eta_g * (d - 1.0)).max(0.0)
-            })
-            .collect();
-        // dW = r n^T / B - W_nr diag(g_new + m_new), n = g_old o z
-        let nmat = Mat::from_fn(k, b, |i, t| self.g[i] * z[(i, t)]);
-        let rn = &r * nmat.transpose();
-        let dw = Mat::from_fn(n, k, |a, i| {
-            rn[(a, i)] / b as f64 - self.wnr[(a, i)] * (g_new[i] + m_new[i])
-        });
-        let wnr = Mat::from_fn(n, k, |a, i| {
-            (self.wnr[(a, i)] + eta_w * dw[(a, i)]).max(0.0)
-        });
-        let wrn = Mat::from_fn(k, n, |i, a| {
-            (self.wrn[(i, a)] + eta_w * dw[(a, i)]).max(0.0)
-        });
-        let finite = g_new.iter().chain(&m_new).all(|v| v.is_finite())
-            && wnr.is_all_finite()
-            && wrn.is_all_finite();
+        work.m_new.clear();
+        work.m_new.extend((0..k).map(|i| {
+            let d: f64 = (0..n).map(|a| self.wrn[(i, a)] * self.wnr[(a, i)]).sum();
+            (self.m[i] + MULTIPLIER_RATE_FACTOR * eta_g * (d - 1.0)).max(0.0)
+        }));
+        // dW = r n^T / B - W_nr diag(g_new + m_new), n = g_old o z; then the rectified updates.
+        work.wnr.clear();
+        work.wnr.resize(n * k, 0.0);
+        work.wrn.clear();
+        work.wrn.resize(k * n, 0.0);
+        for i in 0..k {
+            for a in 0..n {
+                let rn: f64 = (0..b)
+                    .map(|t| work.r[t * n + a] * (self.g[i] * work.z[t * k + i]))
+                    .sum();
+                let dw = rn / b as f64 - self.wnr[(a, i)] * (work.g_new[i] + work.m_new[i]);
+                work.wnr[i * n + a] = (self.wnr[(a, i)] + eta_w * dw).max(0.0);
+                work.wrn[a * k + i] = (self.wrn[(i, a)] + eta_w * dw).max(0.0);
+            }
+        }
+        let finite = work.g_new.iter().chain(&work.m_new).all(|v| v.is_finite())
+            && work.wnr.iter().chain(&work.wrn).all(|v| v.is_finite());
         if !finite {
             return Err(CoreError::NonFinite {
                 what: "Algorithm 3 state after update",
             });
         }
-        let wnr = normalize_columns(wnr.as_ref())?;
-        self.g = g_new;
-        self.m = m_new;
-        self.wnr = wnr;
-        self.wrn = wrn;
-        Ok(r)
+        // Unit columns of W_nr (a column rectified to zero is refused).
+        for (index, col) in work.wnr.chunks_exact_mut(n).enumerate() {
+            let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                return Err(CoreError::BadColumn {
+                    what: "W",
+                    index,
+                    norm,
+                    reason: "a zero column cannot be normalised",
+                });
+            }
+            col.iter_mut().for_each(|v| *v /= norm);
+        }
+        Ok(())
     }
 }

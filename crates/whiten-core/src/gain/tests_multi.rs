@@ -447,3 +447,49 @@ fn separate_synapses_stay_non_negative_with_unit_feedback_columns() {
         Err(CoreError::InvalidLearningRate { .. })
     ));
 }
+
+#[test]
+fn separate_synapses_refuse_a_singular_response_matrix_and_keep_their_state() {
+    // W_nr G W_rn = [[0, 1], [1, 0]]: alpha I + W_nr G W_rn = [[1, 1], [1, 1]] is singular.
+    let swap = Mat::from_fn(2, 2, |i, j| if i != j { 1.0 } else { 0.0 });
+    let eye = Mat::from_fn(2, 2, |i, j| if i == j { 1.0 } else { 0.0 });
+    let mut net = SeparateSynapsesNetwork::new(eye, swap, vec![1.0, 1.0]).unwrap();
+    let before = net.clone();
+    let s = Mat::from_fn(2, 1, |i, _| 1.0 + i as f64);
+    assert!(matches!(
+        net.online_step(s.as_ref(), 1e-2, 1e-3),
+        Err(CoreError::Singular { .. })
+    ));
+    assert!(matches!(
+        net.respond(s.as_ref()),
+        Err(CoreError::Singular { .. })
+    ));
+    assert_eq!(net.gains(), before.gains());
+    assert_eq!(net.multipliers(), before.multipliers());
+    assert_eq!(max_abs_diff(net.wnr(), before.wnr()), 0.0);
+    assert_eq!(max_abs_diff(net.wrn(), before.wrn()), 0.0);
+}
+
+#[test]
+fn separate_synapses_respond_solves_the_general_system_at_every_size() {
+    // The small certified LU (N <= 16) and the general path (N = 17, 20) both solve
+    // (alpha I + W_nr G W_rn) r = s, for more interneurons than neurons and fewer.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for &(n, k) in &[(1, 1), (2, 3), (3, 2), (6, 6), (16, 9), (17, 17), (20, 12)] {
+        let pos = |r: usize, c: usize, rng: &mut ChaCha8Rng| {
+            let g = gaussian_matrix(r, c, rng);
+            Mat::from_fn(r, c, |i, j| g[(i, j)].abs())
+        };
+        let (wrn, wnr) = (pos(k, n, &mut rng), pos(n, k, &mut rng));
+        let g: Vec<f64> = (0..k).map(|i| 0.2 + 0.1 * i as f64).collect();
+        let net = SeparateSynapsesNetwork::new(wrn.clone(), wnr.clone(), g.clone()).unwrap();
+        let s = gaussian_matrix(n, 3, &mut rng);
+        let r = net.respond(s.as_ref()).unwrap();
+        let a = net.inverse_response_matrix();
+        let resid = (&a * &r - &s).norm_max();
+        assert!(
+            resid < 1e-11 * a.norm_max() * r.norm_max().max(1.0),
+            "n = {n}, k = {k}: {resid:e}"
+        );
+    }
+}
