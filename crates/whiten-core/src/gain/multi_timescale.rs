@@ -448,6 +448,11 @@ pub const MAX_PERMUTATION_K: usize = 8;
 
 /// `min_P ||W_hat P - V||_F` over signed permutation matrices `P`, with `W_hat` the columns of
 /// `W` normalised (`V` is taken as given). Both `N x K` with `K <= MAX_PERMUTATION_K`.
+///
+/// The cost of pairing column `a` of `W_hat` with column `b` of `V` is
+/// `min(||w_a - v_b||^2, ||w_a + v_b||^2)`, summed from the differences themselves (not as
+/// `|w_a|^2 + |v_b|^2 - 2 |w_a . v_b|`, which cancels and resolves distances only down to about
+/// `1e-8`), so distances are resolved down to rounding error (about `1e-16`).
 pub fn signed_permutation_distance(w: MatRef<'_, f64>, v: MatRef<'_, f64>) -> Result<f64> {
     if (w.nrows(), w.ncols()) != (v.nrows(), v.ncols()) {
         return Err(CoreError::DimensionMismatch {
@@ -468,18 +473,28 @@ pub fn signed_permutation_distance(w: MatRef<'_, f64>, v: MatRef<'_, f64>) -> Re
         return Err(CoreError::NonFinite { what: "V" });
     }
     let wh = normalize_columns(w)?;
-    let wn = column_norms_sq(wh.as_ref());
-    let vn = column_norms_sq(v);
-    // cost[a][b]: min over the sign of ||+-w_a - v_b||^2 = |w_a|^2 + |v_b|^2 - 2 |w_a . v_b|.
-    let dots = wh.transpose() * v;
-    let cost = |a: usize, b: usize| wn[a] + vn[b] - 2.0 * dots[(a, b)].abs();
+    // cost[a][b] = min over the sign of ||+-w_a - v_b||^2, summed over components.
+    let cost: Vec<Vec<f64>> = (0..k)
+        .map(|a| {
+            (0..k)
+                .map(|b| {
+                    let d = |sign: f64| {
+                        (0..w.nrows())
+                            .map(|i| (sign * wh[(i, a)] - v[(i, b)]).powi(2))
+                            .sum::<f64>()
+                    };
+                    d(1.0).min(d(-1.0))
+                })
+                .collect()
+        })
+        .collect();
     let mut perm: Vec<usize> = (0..k).collect();
     let mut best = f64::INFINITY;
     permute(&mut perm, 0, &mut |p| {
-        let total: f64 = p.iter().enumerate().map(|(b, &a)| cost(a, b)).sum();
+        let total: f64 = p.iter().enumerate().map(|(b, &a)| cost[a][b]).sum();
         best = best.min(total);
     });
-    Ok(best.max(0.0).sqrt())
+    Ok(best.sqrt())
 }
 
 /// Calls `f` on every permutation of `p[start..]` (recursive swaps).

@@ -178,6 +178,17 @@ fn signed_permutation_distance_ignores_sign_order_and_scale() {
     }
     let d = signed_permutation_distance(w2.as_ref(), v2.as_ref()).unwrap();
     assert!((d - best).abs() < 1e-14);
+    // Tiny distances are resolved, not lost to cancellation (a dot-product form gives 0 or
+    // about 1e-8 here): W = V with columns swapped, one negated and scaled, off by 1e-13.
+    let w3 = Mat::from_fn(2, 2, |i, j| {
+        if j == 0 {
+            -3.0 * v2[(i, 1)]
+        } else {
+            v2[(i, 0)] + 1e-13 * i as f64
+        }
+    });
+    let d = signed_permutation_distance(w3.as_ref(), v2.as_ref()).unwrap();
+    assert!(d > 1e-14 && d < 1e-12, "{d:e}");
 }
 
 /// The synthetic online experiment (B3) at a reduced size: 10 contexts, `T - 20` random ones,

@@ -130,51 +130,6 @@ pub fn learn_fast_gains<R: rand::Rng + ?Sized>(
     Ok(run)
 }
 
-/// `min_P ||W_hat P - V||_F` over signed permutations `P`, `W_hat` the columns of `W`
-/// normalised: the quantity of [`whiten_core::gain::signed_permutation_distance`], computed
-/// from the differences themselves rather than from `2 - 2 |w_a . v_b|`, so that it resolves
-/// distances down to rounding error (about `1e-16`, not `1e-8`). `W` and `V` are `N x K`
-/// with `K <= 8` (refused otherwise, as there).
-pub fn aligned_distance(w: MatRef<'_, f64>, v: MatRef<'_, f64>) -> Result<f64, CoreError> {
-    // The core function checks shapes, K and finiteness; its value is not used.
-    whiten_core::gain::signed_permutation_distance(w, v)?;
-    let wh = whiten_core::gain::frame::normalize_columns(w)?;
-    let k = w.ncols();
-    // cost[a][b] = min over the sign of ||+-w_a - v_b||^2, summed over components.
-    let cost: Vec<Vec<f64>> = (0..k)
-        .map(|a| {
-            (0..k)
-                .map(|b| {
-                    let d = |sign: f64| {
-                        (0..w.nrows())
-                            .map(|i| (sign * wh[(i, a)] - v[(i, b)]).powi(2))
-                            .sum::<f64>()
-                    };
-                    d(1.0).min(d(-1.0))
-                })
-                .collect()
-        })
-        .collect();
-    let mut perm: Vec<usize> = (0..k).collect();
-    let mut best = f64::INFINITY;
-    best_assignment(&mut perm, 0, &cost, &mut best);
-    Ok(best.sqrt())
-}
-
-/// Smallest `sum_b cost[p[b]][b]` over the permutations of `p[start..]` (recursive swaps).
-fn best_assignment(p: &mut [usize], start: usize, cost: &[Vec<f64>], best: &mut f64) {
-    if start + 1 >= p.len() {
-        let total = p.iter().enumerate().map(|(b, &a)| cost[a][b]).sum::<f64>();
-        *best = best.min(total);
-        return;
-    }
-    for i in start..p.len() {
-        p.swap(start, i);
-        best_assignment(p, start + 1, cost, best);
-        p.swap(start, i);
-    }
-}
-
 /// Median (mean of the middle two for an even count; NaN for none).
 pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
@@ -237,30 +192,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    /// Agrees with the core's distance where that one resolves, and resolves tiny ones.
-    #[test]
-    fn aligned_distance_matches_the_core_and_resolves_rounding() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for _ in 0..20 {
-            let w = whiten_core::cov::gaussian_matrix(3, 3, &mut rng);
-            let v = whiten_core::gain::frame::random_unit(3, 3, &mut rng).unwrap();
-            let a = aligned_distance(w.as_ref(), v.as_ref()).unwrap();
-            let b = whiten_core::gain::signed_permutation_distance(w.as_ref(), v.as_ref()).unwrap();
-            assert!((a - b).abs() < 1e-7, "{a} vs {b}");
-        }
-        // W = V with columns swapped, one negated and scaled, off by 1e-13.
-        let v = whiten_core::gain::frame::random_unit(2, 2, &mut rng).unwrap();
-        let w = Mat::from_fn(2, 2, |i, j| {
-            if j == 0 {
-                -3.0 * v[(i, 1)]
-            } else {
-                v[(i, 0)] + 1e-13 * i as f64
-            }
-        });
-        let d = aligned_distance(w.as_ref(), v.as_ref()).unwrap();
-        assert!(d < 1e-12 && d > 0.0, "{d}");
     }
 
     #[test]

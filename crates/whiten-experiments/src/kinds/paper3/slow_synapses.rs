@@ -25,11 +25,13 @@
 use faer::{Mat, MatRef};
 use serde::{Deserialize, Serialize};
 use whiten_core::cov::haar_orthogonal;
-use whiten_core::gain::{MultiTimescaleNetwork, SyntheticContexts, frame};
+use whiten_core::gain::{
+    MultiTimescaleNetwork, SyntheticContexts, frame, signed_permutation_distance,
+};
 
 use super::contexts_setup::{
-    adapted_error, aligned_distance, draw_stimulus, flat, learn_fast_gains, mean, median,
-    median_optimal_gains, schedule,
+    adapted_error, draw_stimulus, flat, learn_fast_gains, mean, median, median_optimal_gains,
+    schedule,
 };
 use crate::context::RunContext;
 use crate::error::{ParamError, Result};
@@ -322,7 +324,7 @@ impl SlowSynapses {
             })
             .collect();
         let dist = |w: MatRef<'_, f64>| {
-            aligned_distance(w, data.v.as_ref())
+            signed_permutation_distance(w, data.v.as_ref())
                 .map_err(|e| ctx.numerical(format!("{what}, distance to V"), e))
         };
         let (mut s, mut xi) = (Mat::zeros(self.n, 1), vec![0.0; self.n]);
@@ -367,7 +369,9 @@ impl SlowSynapses {
         let w0 = haar_orthogonal(self.n, rng);
         let mut net = MultiTimescaleNetwork::new(w0, vec![0.0; self.n])
             .map_err(|e| ctx.numerical(&what, e))?;
-        let track = |w: MatRef<'_, f64>| aligned_distance(w, data.v.as_ref()).unwrap_or(f64::NAN);
+        let track = |w: MatRef<'_, f64>| {
+            signed_permutation_distance(w, data.v.as_ref()).unwrap_or(f64::NAN)
+        };
         let run = learn_fast_gains(
             &mut net,
             &data.covariances,
