@@ -276,12 +276,26 @@ impl MultiTimescaleNetwork {
                 what: "W after update",
             });
         }
-        let w_new = Mat::from_fn(n, k, |i, j| work.wv[j * n + i]);
-        self.w = if self.unit_columns {
-            normalize_columns(w_new.as_ref())?
-        } else {
-            w_new
-        };
+        if self.unit_columns {
+            // As `normalize_columns`, on the buffer: each column divided by its norm.
+            for (j, wj) in work.wv.chunks_exact_mut(n).enumerate() {
+                let norm = wj.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm == 0.0 || !norm.is_finite() {
+                    return Err(CoreError::BadColumn {
+                        what: "W",
+                        index: j,
+                        norm,
+                        reason: "a zero column cannot be normalised",
+                    });
+                }
+                wj.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        for (j, wj) in work.wv.chunks_exact(n).enumerate() {
+            for (i, &v) in wj.iter().enumerate() {
+                self.w[(i, j)] = v;
+            }
+        }
         self.g = g_new;
         Ok(r)
     }
