@@ -7,10 +7,11 @@
 //! cases are the spec's speed line: paper A online (N = 2, K = 3, batch 1), A offline at Fig 4's
 //! size (N = 6, K = 21), A offline with the conv1d frame (N = 10, K = 19), paper B online
 //! (N = K = 2, batch 1), B offline joint at the image-patch size (N = K = 25) and B's appendix
-//! Algorithm 3 (separate non-negative synapses, N = K = 2, batch 1). Sides run in
-//! turns for `--rounds` rounds, each on one thread; figures are medians of steps per second of
-//! thread CPU time. The offline cases are deterministic, so both sides must end in the same
-//! state: the command fails if their gains differ by more than 1e-8 (relative).
+//! Algorithm 3 (separate non-negative synapses, N = K = 2, batch 1). Sides run in turns for
+//! `--rounds` rounds, each on one thread; figures are medians of steps per second of thread CPU
+//! time (whiten's process runs each case `WHITEN_REPS` times, numpy's once). The offline cases
+//! are deterministic, so both sides must end in the same state: the command fails if their
+//! gains differ by more than 1e-8 (relative).
 
 use std::path::Path;
 use std::process::Command;
@@ -40,6 +41,11 @@ fn gain_difference(a: &Value, b: &Value) -> f64 {
         .fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()))
         / scale
 }
+
+/// Runs of a case per whiten process: one run of the smallest cases takes about 20 ms, short
+/// enough for process start-up (page faults, a cold cache, the clock ramping up) to show in
+/// one run's rate; ten runs amortise it. numpy's runs take seconds each and run once.
+const WHITEN_REPS: usize = 10;
 
 pub(crate) fn bench_gain(root: &Path, rounds: usize) -> Result<()> {
     let exe = build_example(
@@ -96,7 +102,7 @@ pub(crate) fn bench_gain(root: &Path, rounds: usize) -> Result<()> {
         for round in 0..rounds {
             eprintln!("xtask: {name}, round {}/{rounds}", round + 1);
             let mut cmd = Command::new(&exe);
-            cmd.arg("run").arg(file).arg("1");
+            cmd.arg("run").arg(file).arg(WHITEN_REPS.to_string());
             one_thread(&mut cmd);
             let a = run_json(&mut cmd).with_context(|| format!("whiten, {name}"))?;
             ours.push(a["steps_per_s_cpu"].as_f64().unwrap_or(f64::NAN));

@@ -625,6 +625,18 @@ pub trait ErrorMeasure {
     }
 }
 
+/// A measure borrowed mutably is a measure: one workspace (e.g. [`SqrtDistance`], whose set-up
+/// takes an eigendecomposition of `C`) serves many integrations, `Below::new(&mut m, eps)`.
+impl<E: ErrorMeasure + ?Sized> ErrorMeasure for &mut E {
+    fn value(&mut self, y: &[f64]) -> f64 {
+        (**self).value(y)
+    }
+
+    fn excess(&mut self, y: &[f64], eps: f64) -> f64 {
+        (**self).excess(y, eps)
+    }
+}
+
 /// Sign screen for `||A||_op - eps` of a symmetric `n x n` matrix `A` with Frobenius norm
 /// `fro`, from `||A||_F / sqrt(n) <= ||A||_op <= ||A||_F`: `Some(bound - eps)` with the correct
 /// sign when the Frobenius norm decides, `None` when the eigenvalues (or sharper bounds) are
@@ -1635,5 +1647,50 @@ mod tests {
         assert_eq!(r.t, 5.0);
         // m(5) for lambda = 9 from 100 by the closed form.
         assert!((r.y[3] - m_direct(9.0, 100.0, 5.0)).abs() < 1e-5);
+    }
+
+    /// A flow and a measure set up once and borrowed serve repeated integrations, which find
+    /// the same event as freshly built ones (at a size with the blocked kernels and bounds).
+    #[test]
+    fn borrowed_flow_and_measure_are_reusable() {
+        let n = 20;
+        let c = Mat::from_fn(n, n, |i, j| {
+            if i == j {
+                1.0 + i as f64
+            } else {
+                0.3 / (1.0 + (i as f64 - j as f64).abs())
+            }
+        });
+        let w0: Vec<f64> = (0..n * n)
+            .map(|p| if p % n == p / n { 10.0 } else { 0.0 })
+            .collect();
+        let opts = Options::with_tolerances(1e-8, 1e-10);
+        let fresh = integrate_until_event(
+            InterneuronFlow::new(c.as_ref(), n),
+            Method::Dop853,
+            0.0,
+            &w0,
+            1e4,
+            &opts,
+            Below::new(SqrtDistance::new(c.as_ref(), Layout::W { k: n }), 1e-2),
+        )
+        .unwrap();
+        let mut flow = InterneuronFlow::new(c.as_ref(), n);
+        let mut measure = SqrtDistance::new(c.as_ref(), Layout::W { k: n });
+        for _ in 0..2 {
+            let r = integrate_until_event(
+                &mut flow,
+                Method::Dop853,
+                0.0,
+                &w0,
+                1e4,
+                &opts,
+                Below::new(&mut measure, 1e-2),
+            )
+            .unwrap();
+            assert_eq!(r.status, EventStatus::Found);
+            assert_eq!(r.t.to_bits(), fresh.t.to_bits());
+            assert_eq!(r.stats.rhs_evals, fresh.stats.rhs_evals);
+        }
     }
 }
