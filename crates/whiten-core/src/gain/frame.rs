@@ -47,22 +47,31 @@ pub fn normalize_columns(w: MatRef<'_, f64>) -> Result<Mat<f64>> {
     if !w.is_all_finite() {
         return Err(CoreError::NonFinite { what: "W" });
     }
-    let mut out = w.to_owned();
-    for j in 0..w.ncols() {
-        let norm = column_norm(w, j);
+    let n = w.nrows();
+    let mut flat: Vec<f64> = (0..w.ncols())
+        .flat_map(|j| (0..n).map(move |i| w[(i, j)]))
+        .collect();
+    normalize_columns_flat(&mut flat, n)?;
+    Ok(Mat::from_fn(n, w.ncols(), |i, j| flat[j * n + i]))
+}
+
+/// [`normalize_columns`] in place on a column-major buffer of `n` rows (finite entries):
+/// each column divided by its norm `sqrt(sum_i w_ij^2)`; `BadColumn` for a zero column (the
+/// columns before it are then already divided).
+pub(crate) fn normalize_columns_flat(wv: &mut [f64], n: usize) -> Result<()> {
+    for (index, col) in wv.chunks_exact_mut(n).enumerate() {
+        let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm == 0.0 || !norm.is_finite() {
             return Err(CoreError::BadColumn {
                 what: "W",
-                index: j,
+                index,
                 norm,
                 reason: "a zero column cannot be normalised",
             });
         }
-        for i in 0..w.nrows() {
-            out[(i, j)] /= norm;
-        }
+        col.iter_mut().for_each(|v| *v /= norm);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Checks that `W` is non-empty, finite and has unit columns (to [`UNIT_NORM_TOL`]).

@@ -107,19 +107,7 @@ impl Chol {
 
     /// `A^{-1} B` for the columns of `b`.
     pub(crate) fn solve(&self, b: MatRef<'_, f64>) -> Mat<f64> {
-        let n = self.n;
-        let mut out = Mat::zeros(n, b.ncols());
-        let mut buf = vec![0.0; n];
-        for t in 0..b.ncols() {
-            for (i, v) in buf.iter_mut().enumerate() {
-                *v = b[(i, t)];
-            }
-            self.solve_col(&mut buf);
-            for (i, &v) in buf.iter().enumerate() {
-                out[(i, t)] = v;
-            }
-        }
-        out
+        solve_columns(self.n, b, |col| self.solve_col(col))
     }
 
     /// `A^{-1} C A^{-1}` for symmetric `C`, symmetrised: `X = A^{-1} C`, then
@@ -335,19 +323,7 @@ impl Lu {
 
     /// `A^{-1} B` for the columns of `b`.
     pub(crate) fn solve(&self, b: MatRef<'_, f64>) -> Mat<f64> {
-        let n = self.n;
-        let mut out = Mat::zeros(n, b.ncols());
-        let mut buf = vec![0.0; n];
-        for t in 0..b.ncols() {
-            for (i, v) in buf.iter_mut().enumerate() {
-                *v = b[(i, t)];
-            }
-            self.solve_col(&mut buf);
-            for (i, &v) in buf.iter().enumerate() {
-                out[(i, t)] = v;
-            }
-        }
-        out
+        solve_columns(self.n, b, |col| self.solve_col(col))
     }
 }
 
@@ -405,6 +381,22 @@ fn lu_solve_n<const N: usize>(a: &[f64], piv: &[usize], b: &mut [f64]) {
             b[i] -= a[j * N + i] * bj;
         }
     }
+}
+
+/// `A^{-1} B` column by column, with `solve_col` solving one column of length `n` in place.
+fn solve_columns(n: usize, b: MatRef<'_, f64>, solve_col: impl Fn(&mut [f64])) -> Mat<f64> {
+    let mut out = Mat::zeros(n, b.ncols());
+    let mut buf = vec![0.0; n];
+    for t in 0..b.ncols() {
+        for (i, v) in buf.iter_mut().enumerate() {
+            *v = b[(i, t)];
+        }
+        solve_col(&mut buf);
+        for (i, &v) in buf.iter().enumerate() {
+            out[(i, t)] = v;
+        }
+    }
+    out
 }
 
 /// Reusable buffers of the online and offline steps: `W` as a contiguous column-major buffer,

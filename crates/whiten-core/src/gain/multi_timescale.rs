@@ -25,7 +25,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::closed_form::optimal_gains;
-use super::frame::normalize_columns;
+use super::frame::{normalize_columns, normalize_columns_flat};
 use super::kernel::{Lu, Workspace, dense};
 use super::measure::spectral_norm_error;
 use super::network::{
@@ -277,19 +277,7 @@ impl MultiTimescaleNetwork {
             });
         }
         if self.unit_columns {
-            // As `normalize_columns`, on the buffer: each column divided by its norm.
-            for (j, wj) in work.wv.chunks_exact_mut(n).enumerate() {
-                let norm = wj.iter().map(|v| v * v).sum::<f64>().sqrt();
-                if norm == 0.0 || !norm.is_finite() {
-                    return Err(CoreError::BadColumn {
-                        what: "W",
-                        index: j,
-                        norm,
-                        reason: "a zero column cannot be normalised",
-                    });
-                }
-                wj.iter_mut().for_each(|v| *v /= norm);
-            }
+            normalize_columns_flat(&mut work.wv, n)?;
         }
         for (j, wj) in work.wv.chunks_exact(n).enumerate() {
             for (i, &v) in wj.iter().enumerate() {
@@ -833,18 +821,6 @@ impl SeparateSynapsesNetwork {
             });
         }
         // Unit columns of W_nr (a column rectified to zero is refused).
-        for (index, col) in work.wnr.chunks_exact_mut(n).enumerate() {
-            let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-            if norm == 0.0 {
-                return Err(CoreError::BadColumn {
-                    what: "W",
-                    index,
-                    norm,
-                    reason: "a zero column cannot be normalised",
-                });
-            }
-            col.iter_mut().for_each(|v| *v /= norm);
-        }
-        Ok(())
+        normalize_columns_flat(&mut work.wnr, n)
     }
 }
