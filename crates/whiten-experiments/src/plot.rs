@@ -456,6 +456,17 @@ impl Series {
         }
     }
 
+    /// A dashed black horizontal line at `y = threshold` from `x0` to `x1`, labelled
+    /// "threshold {threshold}": the error level that counts as whitened.
+    pub fn threshold(threshold: f64, x0: f64, x1: f64) -> Self {
+        Self::line(
+            format!("threshold {threshold}"),
+            vec![(x0, threshold), (x1, threshold)],
+        )
+        .styled(Style::Dashed)
+        .colored(BLACK_INDEX)
+    }
+
     /// Sets the style.
     pub fn styled(mut self, style: Style) -> Self {
         self.style = style;

@@ -471,10 +471,8 @@ impl Workspace {
         self.cyy.resize(n * n, 0.0);
         self.chol.sandwich_into(c, &mut self.buf, &mut self.cyy);
         self.dg.clear();
-        let mut cw = [0.0; SMALL_N];
         for col in self.wv.chunks_exact(n) {
-            self.dg
-                .push(project_column(col, &self.cyy, &mut cw[..n]) - 1.0);
+            self.dg.push(project_column(col, &self.cyy, n) - 1.0);
         }
     }
 
@@ -510,26 +508,16 @@ pub(crate) fn projected_diag(w: MatRef<'_, f64>, c: MatRef<'_, f64>) -> Vec<f64>
             .collect();
     }
     let (wv, cv) = (dense(w), dense(c));
-    let mut cw = vec![0.0; n];
     wv.chunks_exact(n)
-        .map(|col| project_column(col, &cv, &mut cw))
+        .map(|col| project_column(col, &cv, n))
         .collect()
 }
 
-/// `w^T C w` for one column `w` and `C` column-major (`n x n`, symmetric), with `cw` (length
-/// `n`) as scratch: `cw = sum_j w_j c_j` over the columns `c_j`, then `w^T cw`.
-fn project_column(w: &[f64], cv: &[f64], cw: &mut [f64]) -> f64 {
-    let n = cw.len();
-    if let Some(v) = with_const_n!(n, project_column_n(w, cv)) {
-        return v;
-    }
-    cw.iter_mut().for_each(|v| *v = 0.0);
-    for (&s, cj) in w.iter().zip(cv.chunks_exact(n)) {
-        for (v, &cij) in cw.iter_mut().zip(cj) {
-            *v += cij * s;
-        }
-    }
-    w.iter().zip(cw.iter()).map(|(a, b)| a * b).sum()
+/// `w^T C w` for one column `w` and `C` column-major (`n x n`, symmetric), `n <= SMALL_N`
+/// (both callers take this path only there; NaN otherwise): `cw = sum_j w_j c_j` over the
+/// columns `c_j`, then `w^T cw`.
+fn project_column(w: &[f64], cv: &[f64], n: usize) -> f64 {
+    with_const_n!(n, project_column_n(w, cv)).unwrap_or(f64::NAN)
 }
 
 /// [`project_column`] at a compile-time size, the same operations in the same order.

@@ -26,7 +26,7 @@ use rand_distr::StandardNormal;
 
 use super::closed_form::optimal_gains;
 use super::frame::{normalize_columns, normalize_columns_flat};
-use super::kernel::{Lu, Workspace, dense};
+use super::kernel::{Lu, Workspace};
 use super::measure::spectral_norm_error;
 use super::network::{
     check_alpha, check_batch, check_eta, check_gains, check_square, projected_diag,
@@ -665,12 +665,26 @@ impl SeparateSynapsesNetwork {
     /// `alpha I + W_nr diag(g) W_rn` (not symmetric in general).
     pub fn inverse_response_matrix(&self) -> Mat<f64> {
         let n = self.n();
-        let wg = Mat::from_fn(n, self.k(), |i, j| self.wnr[(i, j)] * self.g[j]);
-        let mut a = &wg * &self.wrn;
-        for i in 0..n {
-            a[(i, i)] += self.alpha;
+        let mut a = Vec::new();
+        self.inverse_response_matrix_into(&mut a);
+        Mat::from_fn(n, n, |i, j| a[j * n + i])
+    }
+
+    /// [`Self::inverse_response_matrix`] into a column-major buffer:
+    /// `a_ij = alpha delta_ij + sum_c (W_nr)_ic (g_c (W_rn)_cj)`.
+    fn inverse_response_matrix_into(&self, a: &mut Vec<f64>) {
+        let (n, k) = (self.n(), self.k());
+        a.clear();
+        a.resize(n * n, 0.0);
+        for j in 0..n {
+            for c in 0..k {
+                let t = self.g[c] * self.wrn[(c, j)];
+                for i in 0..n {
+                    a[j * n + i] += self.wnr[(i, c)] * t;
+                }
+            }
+            a[j * n + j] += self.alpha;
         }
-        a
     }
 
     /// Bound on the norms of the terms of `alpha I + W_nr diag(g) W_rn` (for the singularity
@@ -696,7 +710,8 @@ impl SeparateSynapsesNetwork {
     /// value test and faer's LU).
     pub fn respond(&self, s: MatRef<'_, f64>) -> Result<Mat<f64>> {
         check_batch(s, self.n())?;
-        let a = dense(self.inverse_response_matrix().as_ref());
+        let mut a = Vec::new();
+        self.inverse_response_matrix_into(&mut a);
         let mut lu = Lu::default();
         if lu.certify(&a, self.n(), self.term_scale()) {
             return Ok(lu.solve(s));
@@ -755,17 +770,7 @@ impl SeparateSynapsesNetwork {
     ) -> Result<()> {
         let (n, k, b) = (self.n(), self.k(), s.ncols());
         // r = (alpha I + W_nr G W_rn)^{-1} s: the certified small LU, else the general path.
-        work.a.clear();
-        work.a.resize(n * n, 0.0);
-        for j in 0..n {
-            for c in 0..k {
-                let t = self.g[c] * self.wrn[(c, j)];
-                for i in 0..n {
-                    work.a[j * n + i] += self.wnr[(i, c)] * t;
-                }
-            }
-            work.a[j * n + j] += self.alpha;
-        }
+        self.inverse_response_matrix_into(&mut work.a);
         work.r.clear();
         if work.lu.certify(&work.a, n, self.term_scale()) {
             for t in 0..b {

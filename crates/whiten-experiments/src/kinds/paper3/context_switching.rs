@@ -27,7 +27,7 @@ use crate::error::{ParamError, Result};
 use crate::experiment::{Experiment, ParamDoc, param};
 use crate::kinds::common::{at_least_one, bounded, ensure_positive, zero_below};
 use crate::output::{Cell, Claim, Outputs, Table, row_major};
-use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Legend, Panel, Series, Style};
+use crate::plot::{Axis, Figure, GREY, Legend, Panel, Series, Style};
 use crate::resources::MemoryEstimate;
 
 /// Parameters of `context_switching`. The defaults are the authors' Fig 4.
@@ -388,14 +388,7 @@ impl ContextSwitching {
             bounds.extend([(x, lo), (x, hi), (f64::NAN, f64::NAN)]);
         }
         error = error
-            .with(
-                Series::line(
-                    format!("threshold {}", self.threshold),
-                    vec![(0.0, self.threshold), (total, self.threshold)],
-                )
-                .styled(Style::Dashed)
-                .colored(BLACK_INDEX),
-            )
+            .with(Series::threshold(self.threshold, 0.0, total))
             .with(
                 Series::line("switch of context", bounds)
                     .styled(Style::Dashed)

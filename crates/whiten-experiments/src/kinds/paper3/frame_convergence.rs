@@ -334,14 +334,7 @@ impl FrameConvergence {
                 .collect();
             traj = traj.with(Series::ranges("", &bars).unlabelled().colored(fi));
         }
-        traj = traj.with(
-            Series::line(
-                format!("threshold {}", self.threshold),
-                vec![(1.0, self.threshold), (self.steps as f64, self.threshold)],
-            )
-            .styled(Style::Dashed)
-            .colored(BLACK_INDEX),
-        );
+        traj = traj.with(Series::threshold(self.threshold, 1.0, self.steps as f64));
         traj.legend = Legend::UpperRight;
         let mut per_seed = Panel::new(
             format!("steps to error < {} per covariance", self.threshold),

@@ -7,7 +7,7 @@ use super::mechanisms_setup::{
 };
 use crate::kinds::common::bounded;
 use crate::output::{Cell, Claim, Outputs, Table, json_float};
-use crate::plot::{Axis, BLACK_INDEX, Figure, GREY, Legend, Panel, Series, Style};
+use crate::plot::{Axis, Figure, GREY, Legend, Panel, Series, Style};
 
 /// File stem of the figure.
 pub const FIGURE: &str = "mechanisms";
@@ -244,14 +244,7 @@ impl Mechanisms {
                 .styled(Style::Dashed)
                 .colored(GREY),
         )
-        .with(
-            Series::line(
-                format!("threshold {}", self.threshold),
-                vec![(0.0, self.threshold), (total, self.threshold)],
-            )
-            .styled(Style::Dashed)
-            .colored(BLACK_INDEX),
-        )
+        .with(Series::threshold(self.threshold, 0.0, total))
         .legend_at(Legend::UpperRight)
     }
 
