@@ -10,6 +10,9 @@
 //! faer on one thread, and every figure is the median over all runs of a case. Times are
 //! thread CPU times (the machines are shared; wall times are printed beside them). The faer
 //! floor per rhs is one `n x n` Cholesky inverse plus two products with preallocated memory.
+//! A second table times one rhs alone on each side and divides its multiply-adds by its time:
+//! at equal arithmetic rates, the solve's ratio cannot exceed the ratio of the two sides' flop
+//! counts per rhs (its "ceiling", [`madds_per_rhs`]).
 //! The last line is the smallest ratio to scipy over all rows.
 
 use std::path::{Path, PathBuf};
@@ -161,6 +164,78 @@ pub(crate) fn run_json(cmd: &mut Command) -> Result<Value> {
     serde_json::from_str(text.trim()).with_context(|| format!("not JSON from {cmd:?}: {text}"))
 }
 
+/// Multiply-adds of one rhs at `k = n`, in units of `n^3` (leading order), whiten's and
+/// scipy's. whiten (module `blocked` of whiten-ode): Cholesky 1/6, `Y = L^{-1} S` on a
+/// triangular right-hand side 1/6, `Z = L^{-T} Y` 1/2, the lower half of `Z Z^T` 1/2, and for
+/// the interneuron flow `W W^T` (lower half) 1/2 and `A W` 1. scipy (`scipy_flows.py`):
+/// `cho_factor` 1/6, two `cho_solve` of `n` right-hand sides 2, and for the interneuron flow
+/// `w @ w.T` (numpy calls a symmetric rank-k update for it) 1/2 and `A @ w` 1.
+fn madds_per_rhs(flow: &str) -> (f64, f64) {
+    let (whiten, scipy) = (1.0 / 6.0 + 1.0 / 6.0 + 0.5 + 0.5, 1.0 / 6.0 + 2.0);
+    if flow == "interneuron" {
+        (whiten + 1.5, scipy + 1.5)
+    } else {
+        (whiten, scipy)
+    }
+}
+
+/// The table of one rhs evaluation alone: each side's time, its arithmetic rate, and the
+/// ratio the flop counts alone would give at equal rates (the ceiling of the solve's ratio).
+fn print_alone(alone: &[(usize, &str, Runs, Runs)]) {
+    println!(
+        "One rhs alone at the state 10 I + C/100 (thread CPU time, median): time, multiply-adds per rhs (n^3), arithmetic rate; ceiling = ratio of the flop counts, the solve's ratio at equal rates."
+    );
+    println!(
+        "{:>4} {:<12} {:>12} {:>8} {:>8} {:>12} {:>8} {:>8} {:>7} {:>8}",
+        "n",
+        "flow",
+        "whiten us",
+        "n^3",
+        "GFLOP/s",
+        "scipy us",
+        "n^3",
+        "GFLOP/s",
+        "ratio",
+        "ceiling"
+    );
+    for (n, flow, w, s) in alone {
+        let (mw, ms) = madds_per_rhs(flow);
+        let n3 = (*n as f64).powi(3);
+        let tw = median(&w.cpu);
+        let rate = |madds: f64, t: f64| 2.0 * madds * n3 / t / 1e9;
+        if s.cpu.is_empty() {
+            println!(
+                "{:>4} {:<12} {:>12.2} {:>8.2} {:>8.1} {:>12} {:>8} {:>8} {:>7} {:>8.2}",
+                n,
+                flow,
+                tw * 1e6,
+                mw,
+                rate(mw, tw),
+                "-",
+                "-",
+                "-",
+                "-",
+                ms / mw
+            );
+        } else {
+            let ts = median(&s.cpu);
+            println!(
+                "{:>4} {:<12} {:>12.2} {:>8.2} {:>8.1} {:>12.2} {:>8.2} {:>8.1} {:>7.2} {:>8.2}",
+                n,
+                flow,
+                tw * 1e6,
+                mw,
+                rate(mw, tw),
+                ts * 1e6,
+                ms,
+                rate(ms, ts),
+                ts / tw,
+                ms / mw
+            );
+        }
+    }
+}
+
 /// The cases of one size and flow: (side, method) in the order they run in each round.
 const CASES: [(&str, &str, &str); 4] = [
     ("whiten", "dop853", "DOP853"),
@@ -194,6 +269,8 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
 
     // (n, flow, label, runs, floor)
     let mut rows: Vec<(usize, &str, String, Runs, f64)> = Vec::new();
+    // (n, flow, whiten's one-rhs runs, scipy's)
+    let mut alone: Vec<(usize, &str, Runs, Runs)> = Vec::new();
     for &n in sizes {
         let c_path: PathBuf = dir.join(format!("c{n}.txt"));
         let status = Command::new(&exe)
@@ -206,6 +283,7 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
         let mut floor = Runs::default();
         for flow in ["direct", "interneuron"] {
             let mut runs: Vec<Runs> = (0..CASES.len()).map(|_| Runs::default()).collect();
+            let (mut rhs_whiten, mut rhs_scipy) = (Runs::default(), Runs::default());
             for round in 0..rounds {
                 eprintln!("xtask: n = {n}, {flow}, round {}/{rounds}", round + 1);
                 let mut cmd = Command::new(&exe);
@@ -214,6 +292,22 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
                 let v = run_json(&mut cmd)?;
                 floor.wall.extend(numbers(&v["wall"]));
                 floor.cpu.extend(v["cpu"].as_f64());
+                // One rhs alone on each side, at the same state.
+                let mut cmd = Command::new(&exe);
+                cmd.args(["rhs", flow]).arg(&c_path).arg(&secs);
+                one_thread(&mut cmd);
+                let v = run_json(&mut cmd)?;
+                rhs_whiten.wall.extend(numbers(&v["wall"]));
+                rhs_whiten.cpu.extend(v["cpu"].as_f64());
+                if let Ok((python, _)) = &scipy {
+                    let mut cmd = Command::new(python);
+                    cmd.arg(&script).args(["rhs", flow]).arg(&c_path).arg(&secs);
+                    one_thread(&mut cmd);
+                    let v = run_json(&mut cmd)
+                        .with_context(|| format!("n = {n}, {flow}, scipy rhs"))?;
+                    rhs_scipy.wall.extend(numbers(&v["wall"]));
+                    rhs_scipy.cpu.extend(v["cpu"].as_f64());
+                }
                 for (i, &(side, method, _)) in CASES.iter().enumerate() {
                     let mut cmd = match (side, &scipy) {
                         ("whiten", _) => {
@@ -235,6 +329,7 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
                     runs[i].add(&v)?;
                 }
             }
+            alone.push((n, flow, rhs_whiten, rhs_scipy));
             let floor_cpu = median(&floor.cpu);
             for (i, r) in runs.into_iter().enumerate() {
                 if r.cpu.is_empty() {
@@ -309,6 +404,8 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
             ratio.map_or("-".into(), |x| format!("{x:.2}")),
         );
     }
+    println!();
+    print_alone(&alone);
     println!();
     // Done criteria of issue #10.
     let mut best_ok = true;

@@ -12,12 +12,14 @@
 //!                                     rtol 1e-8, atol 1e-10; repeats for about SECONDS
 //! side_by_side floor FILE SECONDS     one n x n inverse (Cholesky) plus two products in faer,
 //!                                     preallocated: the dense cost of one rhs
+//! side_by_side rhs FLOW FILE SECONDS  one rhs evaluation alone, at the state `10 I + C / 100`
+//!                                     (M for the direct flow, W for the interneuron flow)
 //! ```
 //!
 //! `run` sets the flow and its stopping measure up once (the Cholesky factor of `C`, `C^{1/2}`),
 //! outside the timed runs, as scipy's side computes its `C^{1/2}` once outside its loop.
-//! `run` and `floor` print one JSON line: per-run wall times and the mean thread CPU time per
-//! run in seconds, the rhs evaluations and the event time.
+//! `run`, `floor` and `rhs` print one JSON line: per-run wall times and the mean thread CPU
+//! time per run in seconds (`run` also the rhs evaluations and the event time).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -185,6 +187,25 @@ fn floor(c: &Mat<f64>, seconds: f64) -> (Vec<f64>, f64) {
     (wall, cpu)
 }
 
+/// One rhs evaluation of `flow` at the state `10 I + C / 100` (dense and generic, the same on
+/// scipy's side), repeated for about `seconds`.
+fn one_rhs(c: &Mat<f64>, flow: &str, seconds: f64) -> (Vec<f64>, f64) {
+    use whiten_ode::System;
+    let n = c.nrows();
+    let y: Vec<f64> = (0..n * n)
+        .map(|p| c[(p % n, p / n)] / 100.0 + if p % (n + 1) == 0 { 10.0 } else { 0.0 })
+        .collect();
+    let mut dy = vec![0.0; n * n];
+    let mut sys: Box<dyn System> = match flow {
+        "direct" => Box::new(DirectFlow::new(c.as_ref())),
+        "interneuron" => Box::new(InterneuronFlow::new(c.as_ref(), n)),
+        other => panic!("unknown flow {other}"),
+    };
+    let (wall, cpu, ()) = repeat(seconds, || sys.rhs(0.0, &y, &mut dy));
+    assert!(dy.iter().all(|v| v.is_finite()), "rhs not finite");
+    (wall, cpu)
+}
+
 fn list(v: &[f64]) -> String {
     let items: Vec<String> = v.iter().map(|x| format!("{x:e}")).collect();
     format!("[{}]", items.join(", "))
@@ -230,9 +251,14 @@ fn main() {
             let (wall, cpu) = floor(&c, seconds.parse().expect("SECONDS"));
             println!("{{\"wall\": {}, \"cpu\": {cpu:e}}}", list(&wall));
         }
+        ["rhs", flow, path, seconds] => {
+            let c = read_c(path);
+            let (wall, cpu) = one_rhs(&c, flow, seconds.parse().expect("SECONDS"));
+            println!("{{\"wall\": {}, \"cpu\": {cpu:e}}}", list(&wall));
+        }
         _ => {
             eprintln!(
-                "usage: side_by_side covariance N FILE | run FLOW METHOD FILE SECONDS | floor FILE SECONDS"
+                "usage: side_by_side covariance N FILE | run FLOW METHOD FILE SECONDS | floor FILE SECONDS | rhs FLOW FILE SECONDS"
             );
             std::process::exit(2);
         }

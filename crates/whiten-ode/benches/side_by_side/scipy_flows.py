@@ -3,6 +3,7 @@
 
     python3 scipy_flows.py check
     python3 scipy_flows.py run FLOW METHOD FILE SECONDS
+    python3 scipy_flows.py rhs FLOW FILE SECONDS
 
 The flows of paper 1 as a scipy user writes them, with the structure used (Cholesky factor of
 M, `cho_solve`):
@@ -14,7 +15,7 @@ integrated by `solve_ivp` (METHOD DOP853 or RK45; rtol 1e-8, atol 1e-10) until t
 event `||M - C^{1/2}||_op - 1e-2` falls through zero (C^{1/2} from `eigh(C)`, the norm from
 `eigvalsh`). Prints one JSON line: per-run wall times and the mean
 thread CPU time per run in seconds (as whiten's side), rhs evaluations (`nfev`), the event
-time.
+time. `rhs` times one rhs evaluation alone at the state `10 I + C / 100` (as whiten's side).
 """
 
 import json
@@ -107,12 +108,34 @@ def run(kind, method, path, seconds):
     print(json.dumps({"wall": wall, "cpu": cpu, "rhs": int(sol.nfev), "t": t, "event": hit}))
 
 
+def one_rhs(kind, path, seconds):
+    import numpy as np
+
+    c = np.loadtxt(path, ndmin=2)
+    rhs, _, _ = flow(c, kind)
+    y = (10.0 * np.eye(c.shape[0]) + c / 100.0).ravel(order="F")
+    wall = []
+    start, cpu0 = time.perf_counter(), time.thread_time()
+    while True:
+        t0 = time.perf_counter()
+        dy = rhs(0.0, y)
+        wall.append(time.perf_counter() - t0)
+        if (len(wall) >= 2 and time.perf_counter() - start >= seconds) or len(wall) >= 100000:
+            break
+    cpu = (time.thread_time() - cpu0) / len(wall)
+    if not np.all(np.isfinite(dy)):
+        raise SystemExit("rhs not finite")
+    print(json.dumps({"wall": wall, "cpu": cpu}))
+
+
 def main():
     args = sys.argv[1:]
     if args == ["check"]:
         check()
     elif len(args) == 5 and args[0] == "run":
         run(args[1], args[2], args[3], float(args[4]))
+    elif len(args) == 4 and args[0] == "rhs":
+        one_rhs(args[1], args[2], float(args[3]))
     else:
         raise SystemExit(__doc__)
 
