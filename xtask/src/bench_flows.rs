@@ -56,6 +56,13 @@ impl Runs {
         }
         Ok(())
     }
+
+    /// The wall times and CPU time of a timing-only line (`floor`, `rhs`), without the
+    /// integration's fields.
+    fn add_times(&mut self, v: &Value) {
+        self.wall.extend(numbers(&v["wall"]));
+        self.cpu.extend(v["cpu"].as_f64());
+    }
 }
 
 fn numbers(v: &Value) -> impl Iterator<Item = f64> + '_ {
@@ -203,36 +210,30 @@ fn print_alone(alone: &[(usize, &str, Runs, Runs)]) {
         let n3 = (*n as f64).powi(3);
         let tw = median(&w.cpu);
         let rate = |madds: f64, t: f64| 2.0 * madds * n3 / t / 1e9;
-        if s.cpu.is_empty() {
-            println!(
-                "{:>4} {:<12} {:>12.2} {:>8.2} {:>8.1} {:>12} {:>8} {:>8} {:>7} {:>8.2}",
-                n,
-                flow,
-                tw * 1e6,
-                mw,
-                rate(mw, tw),
-                "-",
-                "-",
-                "-",
-                "-",
-                ms / mw
-            );
+        // scipy's time, rate and ratio, or dashes without scipy.
+        let scipy = if s.cpu.is_empty() {
+            ["-".to_owned(), "-".to_owned(), "-".to_owned()]
         } else {
             let ts = median(&s.cpu);
-            println!(
-                "{:>4} {:<12} {:>12.2} {:>8.2} {:>8.1} {:>12.2} {:>8.2} {:>8.1} {:>7.2} {:>8.2}",
-                n,
-                flow,
-                tw * 1e6,
-                mw,
-                rate(mw, tw),
-                ts * 1e6,
-                ms,
-                rate(ms, ts),
-                ts / tw,
-                ms / mw
-            );
-        }
+            [
+                format!("{:.2}", ts * 1e6),
+                format!("{:.1}", rate(ms, ts)),
+                format!("{:.2}", ts / tw),
+            ]
+        };
+        println!(
+            "{:>4} {:<12} {:>12.2} {:>8.2} {:>8.1} {:>12} {:>8.2} {:>8} {:>7} {:>8.2}",
+            n,
+            flow,
+            tw * 1e6,
+            mw,
+            rate(mw, tw),
+            scipy[0],
+            ms,
+            scipy[1],
+            scipy[2],
+            ms / mw
+        );
     }
 }
 
@@ -290,23 +291,20 @@ pub(crate) fn bench_flows(root: &Path, sizes: &[usize], rounds: usize, seconds: 
                 cmd.arg("floor").arg(&c_path).arg(&secs);
                 one_thread(&mut cmd);
                 let v = run_json(&mut cmd)?;
-                floor.wall.extend(numbers(&v["wall"]));
-                floor.cpu.extend(v["cpu"].as_f64());
+                floor.add_times(&v);
                 // One rhs alone on each side, at the same state.
                 let mut cmd = Command::new(&exe);
                 cmd.args(["rhs", flow]).arg(&c_path).arg(&secs);
                 one_thread(&mut cmd);
                 let v = run_json(&mut cmd)?;
-                rhs_whiten.wall.extend(numbers(&v["wall"]));
-                rhs_whiten.cpu.extend(v["cpu"].as_f64());
+                rhs_whiten.add_times(&v);
                 if let Ok((python, _)) = &scipy {
                     let mut cmd = Command::new(python);
                     cmd.arg(&script).args(["rhs", flow]).arg(&c_path).arg(&secs);
                     one_thread(&mut cmd);
                     let v = run_json(&mut cmd)
                         .with_context(|| format!("n = {n}, {flow}, scipy rhs"))?;
-                    rhs_scipy.wall.extend(numbers(&v["wall"]));
-                    rhs_scipy.cpu.extend(v["cpu"].as_f64());
+                    rhs_scipy.add_times(&v);
                 }
                 for (i, &(side, method, _)) in CASES.iter().enumerate() {
                     let mut cmd = match (side, &scipy) {

@@ -698,11 +698,48 @@ impl SeparateSynapsesNetwork {
     }
 
     fn factor(&self) -> Result<Factor> {
+        let mut a = Vec::new();
+        self.inverse_response_matrix_into(&mut a);
+        self.general_factor(&a)
+    }
+
+    /// The general path's factor of `a` (`alpha I + W_nr diag(g) W_rn`, column-major), after
+    /// its singular-value test.
+    fn general_factor(&self, a: &[f64]) -> Result<Factor> {
+        let n = self.n();
         Factor::general(
-            self.inverse_response_matrix().as_ref(),
+            Mat::from_fn(n, n, |i, j| a[j * n + i]).as_ref(),
             self.term_scale(),
             "alpha I + W_nr diag(g) W_rn",
         )
+    }
+
+    /// `r = (alpha I + W_nr G W_rn)^{-1} s` for the columns of `s`, column-major into `r`
+    /// (`N x B`), with `a` and `lu` as buffers: the small certified LU of `super::kernel` when
+    /// it applies, else the general path (its singular-value test and faer's LU) on the same
+    /// matrix.
+    fn solve_into(
+        &self,
+        s: MatRef<'_, f64>,
+        a: &mut Vec<f64>,
+        lu: &mut Lu,
+        r: &mut Vec<f64>,
+    ) -> Result<()> {
+        let (n, b) = (self.n(), s.ncols());
+        self.inverse_response_matrix_into(a);
+        r.clear();
+        if lu.certify(a, n, self.term_scale()) {
+            for t in 0..b {
+                let start = r.len();
+                r.extend((0..n).map(|i| s[(i, t)]));
+                lu.solve_col(&mut r[start..]);
+            }
+        } else {
+            let x = self.general_factor(a)?.solve(s);
+            let x = &x;
+            r.extend((0..b).flat_map(|t| (0..n).map(move |i| x[(i, t)])));
+        }
+        Ok(())
     }
 
     /// Steady states `r = (alpha I + W_nr G W_rn)^{-1} s` for the columns of `s`: the small
@@ -710,13 +747,10 @@ impl SeparateSynapsesNetwork {
     /// value test and faer's LU).
     pub fn respond(&self, s: MatRef<'_, f64>) -> Result<Mat<f64>> {
         check_batch(s, self.n())?;
-        let mut a = Vec::new();
-        self.inverse_response_matrix_into(&mut a);
-        let mut lu = Lu::default();
-        if lu.certify(&a, self.n(), self.term_scale()) {
-            return Ok(lu.solve(s));
-        }
-        Ok(self.factor()?.solve(s))
+        let (mut a, mut lu, mut r) = (Vec::new(), Lu::default(), Vec::new());
+        self.solve_into(s, &mut a, &mut lu, &mut r)?;
+        let n = self.n();
+        Ok(Mat::from_fn(n, s.ncols(), |i, t| r[t * n + i]))
     }
 
     /// `C_rr = F C F^T` with `F = (alpha I + W_nr G W_rn)^{-1}`, symmetrised.
@@ -769,21 +803,8 @@ impl SeparateSynapsesNetwork {
         eta_w: f64,
     ) -> Result<()> {
         let (n, k, b) = (self.n(), self.k(), s.ncols());
-        // r = (alpha I + W_nr G W_rn)^{-1} s: the certified small LU, else the general path.
-        self.inverse_response_matrix_into(&mut work.a);
-        work.r.clear();
-        if work.lu.certify(&work.a, n, self.term_scale()) {
-            for t in 0..b {
-                let start = work.r.len();
-                work.r.extend((0..n).map(|i| s[(i, t)]));
-                work.lu.solve_col(&mut work.r[start..]);
-            }
-        } else {
-            let r = self.factor()?.solve(s);
-            let r = &r;
-            work.r
-                .extend((0..b).flat_map(|t| (0..n).map(move |i| r[(i, t)])));
-        }
+        // r = (alpha I + W_nr G W_rn)^{-1} s
+        self.solve_into(s, &mut work.a, &mut work.lu, &mut work.r)?;
         // z = W_rn r
         work.z.clear();
         for t in 0..b {
