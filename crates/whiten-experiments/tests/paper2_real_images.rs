@@ -10,9 +10,10 @@
 //!   cell.png (a few huge coefficients: the KS distance stays about 0.09, whatever the mode);
 //! * 2D: circuit MI < ZCA MI (every 10th pair), and at most a quarter of it where ZCA MI is at
 //!   least 0.1 nats, except on cell.png (ratio about 0.37, the allowed exception) and on
-//!   brick.png, the one image where no mode reaches a quarter: its ratio (0.29-0.32 over seeds
-//!   and modes) is held below 0.35 so that it cannot get worse unnoticed. Issue 9 stays open
-//!   for it.
+//!   brick.png, where the learned circuit sits at the bar: 0.242 with seed 10 (the files'
+//!   seed, whose claims pass) but 0.257 with this seed. Its ratio is held below 0.28 so that
+//!   it cannot get worse unnoticed (it was 0.31-0.32 before the robust schedule started the
+//!   gains small); issue 9 stays open for it.
 //!
 //! Skipped (with a message) when the shared folder is absent, as in a user's fresh clone.
 
@@ -30,8 +31,8 @@ use whiten_experiments::kinds::paper2::image_survey::ImageSurvey;
 const SEED: u64 = 11;
 /// The allowed exception of both criteria (issue 9).
 const STRESS_CASE: &str = "cell";
-/// Images where the 2D quarter is not reached yet, with the bound held instead.
-const KNOWN_2D_GAPS: [(&str, f64); 1] = [("brick", 0.35)];
+/// Images where the 2D quarter is not reached with this seed, with the bound held instead.
+const KNOWN_2D_GAPS: [(&str, f64); 1] = [("brick", 0.28)];
 
 /// `../shared/data/<sub>` beside the checkout (found at run time from the package folder).
 fn shared(sub: &str) -> Option<PathBuf> {

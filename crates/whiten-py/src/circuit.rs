@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use whiten_core::circuit::{Circuit, CircuitOptions, LearningRates};
 use whiten_experiments::kinds::paper2::{
-    BDerivativeRule, Candidate, Learning, OneDCircuit, PairCircuit, ReferenceSettings,
+    BDerivativeRule, Candidate, GainStart, Learning, OneDCircuit, PairCircuit, ReferenceSettings,
     RobustSettings, SolverSettings, ThetaMode, check_theta_init, learn_1d, learn_pairs,
 };
 use whiten_experiments::{ParamError, RunContext};
@@ -74,6 +74,7 @@ fn learning(
     eta_theta: Option<f64>,
     eta_w: Option<f64>,
     tolerance: Option<f64>,
+    gain_start: Option<&str>,
 ) -> PyResult<Learning> {
     let l = match kind.to_ascii_lowercase().as_str() {
         "robust" => {
@@ -90,9 +91,24 @@ fn learning(
                 batch: batch.unwrap_or(d.batch),
                 tolerance: tolerance.unwrap_or(d.tolerance),
                 max_iterations: iterations.unwrap_or(d.max_iterations),
+                gain_start: match gain_start.map(str::to_ascii_lowercase).as_deref() {
+                    None => d.gain_start,
+                    Some("small") => GainStart::Small,
+                    Some("authors") => GainStart::Authors,
+                    Some(other) => {
+                        return Err(PyValueError::new_err(format!(
+                            "gain_start = {other:?}: expected \"small\" or \"authors\""
+                        )));
+                    }
+                },
             })
         }
         "reference" => {
+            if gain_start.is_some() {
+                return Err(PyValueError::new_err(
+                    "gain_start: the authors' Reference schedule starts from their gains (0.2 + 0.05 U)",
+                ));
+            }
             if tolerance.is_some() {
                 return Err(PyValueError::new_err(
                     "tolerance: the authors' Reference schedule runs a fixed number of iterations (no convergence test)",
@@ -177,6 +193,10 @@ impl PyCircuit {
     /// * `theta`: `"auto"` (default: fit several modes and keep the best, as the
     ///   experiments do), `"learned"` (the paper), `"initial"`, a float (every theta fixed
     ///   there) or a list of floats (one activation component per value).
+    /// * `gain_start` (robust only): `"small"` (default: the authors' initial gains times
+    ///   `sqrt(lambda_min(C)) / 2`, `C` the samples' covariance, so the feedback starts below
+    ///   what whitening needs; in 2D learning then reaches less dependent responses) or
+    ///   `"authors"` (`0.2 + 0.05 U` as drawn).
     /// * `interneurons`: `k` (default `n`); `theta_init`: base of the initial theta
     ///   (default 2.2 in 1D, 2.3 in 2D); `seed`: the ChaCha8 seed of the initialisation and of
     ///   the sample order.
@@ -185,7 +205,7 @@ impl PyCircuit {
     #[staticmethod]
     #[pyo3(signature = (samples, learning = "robust", theta = None, interneurons = None,
         seed = 0, theta_init = None, batch = None, iterations = None, eta_g = None,
-        eta_theta = None, eta_w = None, tolerance = None))]
+        eta_theta = None, eta_w = None, tolerance = None, gain_start = None))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -201,6 +221,7 @@ impl PyCircuit {
         eta_theta: Option<f64>,
         eta_w: Option<f64>,
         tolerance: Option<f64>,
+        gain_start: Option<&str>,
     ) -> PyResult<Self> {
         let s = signal(samples, "samples", None)?;
         let n = if s.shape().len() == 1 { 1 } else { s.dims2().1 };
@@ -210,7 +231,7 @@ impl PyCircuit {
             )));
         }
         let learning = self::learning(
-            learning, n, batch, iterations, eta_g, eta_theta, eta_w, tolerance,
+            learning, n, batch, iterations, eta_g, eta_theta, eta_w, tolerance, gain_start,
         )?;
         let theta = match theta {
             Some(t) => theta_mode(t)?,

@@ -174,11 +174,13 @@ class Circuit:
         eta_theta: Optional[float] = None,
         eta_w: Optional[float] = None,
         tolerance: Optional[float] = None,
+        gain_start: Optional[str] = None,
     ) -> "Circuit":
         """Learns a circuit on a 1D signal ``(P,)``/``(P, 1)`` or on pairs ``(P, 2)``.
 
         ``learning``: ``"robust"`` (default) or ``"reference"`` (the authors' settings).
         ``theta``: ``"auto"`` (default), ``"learned"``, ``"initial"``, a float or a list.
+        ``gain_start`` (robust only): ``"small"`` (default) or ``"authors"``.
         """
     def respond(self, samples: ArrayLike) -> FloatArray:
         """Responses, in the shape of ``samples`` (``(P,)`` for n = 1, or ``(P, n)``)."""

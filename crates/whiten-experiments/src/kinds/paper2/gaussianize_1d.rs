@@ -463,7 +463,7 @@ impl Experiment for Gaussianize1d {
         ),
         param(
             "learning",
-            "schedule: Robust(batch, eta_g, eta_theta, tolerance, max_iterations) or Reference(eta_g, eta_theta, eta_w, iterations, batch)",
+            "schedule: Robust(batch, eta_g, eta_theta, tolerance, max_iterations, gain_start: Small or Authors) or Reference(eta_g, eta_theta, eta_w, iterations, batch)",
         ),
         param("theta", THETA_MODE_DOC),
         param(

@@ -252,7 +252,7 @@ impl Experiment for ImageSurvey {
         ),
         param(
             "learning_1d",
-            "schedule of the 1D circuit: Robust(batch, eta_g, eta_theta, tolerance, max_iterations) or Reference(eta_g, eta_theta, eta_w, iterations, batch); eta_w is ignored (W = 1)",
+            "schedule of the 1D circuit: Robust(batch, eta_g, eta_theta, tolerance, max_iterations, gain_start: Small or Authors) or Reference(eta_g, eta_theta, eta_w, iterations, batch); eta_w is ignored (W = 1)",
         ),
         param("theta_1d", THETA_MODE_DOC),
         param(

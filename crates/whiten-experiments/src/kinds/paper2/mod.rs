@@ -25,7 +25,7 @@ pub mod pairs;
 pub mod source;
 
 pub use learning::{
-    AUTHORS_THETA_2D, BDerivativeRule, Candidate, Learning, OneDCircuit, OneDRun,
+    AUTHORS_THETA_2D, BDerivativeRule, Candidate, GainStart, Learning, OneDCircuit, OneDRun,
     ReferenceSettings, RobustSettings, SILENT_SHARE, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
     ThetaMode, check_theta_init, check_theta_values, diagnose, learn_1d, train_on,
 };

@@ -8,7 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::Circuit;
 
-use super::learning::{Kept, select};
+use super::learning::{Kept, select, start_circuit};
 use super::{
     BDerivativeRule, Candidate, FilePairs, ImageSource, Learning, SolverSettings, ThetaMode,
     check_theta_init, diagnose, train_on,
@@ -152,7 +152,7 @@ fn learn_pairs_mode<R: Rng>(
     what: &str,
 ) -> Result<PairRun> {
     let flat: Vec<f64> = pairs.iter().flat_map(|p| [p[0], p[1]]).collect();
-    let mut circuit = Circuit::reference_init(2, k, settings.theta_init, rng)
+    let mut circuit = start_circuit(&flat, 2, k, settings.learning, settings.theta_init, rng)
         .map_err(|e| ctx.numerical(format!("initialising {what}"), e))?;
     circuit
         .set_options(settings.solver.options(BDerivativeRule::Reference))

@@ -141,7 +141,7 @@ impl Experiment for Pairs2d {
         param("ks", "numbers of interneurons K (>= 2)"),
         param(
             "learning",
-            "schedule: Robust(batch, eta_g, eta_theta, eta_w, tolerance, max_iterations) or Reference(eta_g, eta_theta, eta_w, iterations, batch)",
+            "schedule: Robust(batch, eta_g, eta_theta, eta_w, tolerance, max_iterations, gain_start: Small or Authors) or Reference(eta_g, eta_theta, eta_w, iterations, batch)",
         ),
         param(
             "theta_init",
