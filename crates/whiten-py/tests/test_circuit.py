@@ -104,6 +104,31 @@ def test_1d_fit_with_the_authors_settings(band_signal):
     assert circuit.W.tolist() == [[1.0]]
 
 
+def test_the_small_gain_start_is_the_authors_start_on_an_amplified_signal(band_signal):
+    # gain_start="small" multiplies the authors' initial gains by sqrt(var(s)) / 2. In 1D
+    # (W = 1) the response to kappa s with gains g is the response to s with gains g / kappa,
+    # and the gain rule is multiplicative, so learning from the small start on s is learning
+    # from the authors' start on kappa s = 2 s / sqrt(var(s)), with every gain divided by kappa.
+    s = np.asarray(band_signal, dtype=float) * 1.7  # not unit variance: the factor matters
+    kappa = 2.0 / np.sqrt(np.var(s))
+    args = dict(theta="learned", iterations=300, seed=5)
+    small = whiten.Circuit.fit(s, **args)
+    amplified = whiten.Circuit.fit(kappa * s, gain_start="authors", **args)
+    np.testing.assert_allclose(small.g * kappa, amplified.g, rtol=1e-9)
+    np.testing.assert_allclose(small.theta, amplified.theta, rtol=1e-9)
+    np.testing.assert_allclose(small.respond(s), amplified.respond(kappa * s), rtol=1e-8, atol=1e-12)
+    # and the authors' start on s itself is a different circuit
+    authors = whiten.Circuit.fit(s, gain_start="authors", **args)
+    assert not np.allclose(authors.g, small.g)
+
+
+def test_gain_start_is_refused_where_it_means_nothing(band_signal):
+    with pytest.raises(ValueError, match="gain_start"):
+        whiten.Circuit.fit(band_signal, gain_start="tiny", iterations=10)
+    with pytest.raises(ValueError, match="gain_start"):
+        whiten.Circuit.fit(band_signal, learning="reference", gain_start="small", iterations=10)
+
+
 def test_2d_fit_on_pairs(band_signal):
     band = whiten.pyramid_band(whiten.dead_leaves(96, seed=4))
     pairs = whiten.pairs_2d(band, 2)
