@@ -361,6 +361,9 @@ pub struct Axis {
     pub scale: Scale,
     /// Fixed range in data units; fitted to the data when `None`.
     pub range: Option<(f64, f64)>,
+    /// Names of the positions `1, 2, ..` of a categorical axis ([`Axis::categories`]); empty
+    /// for a numeric one.
+    pub categories: Vec<String>,
 }
 
 impl Axis {
@@ -370,6 +373,7 @@ impl Axis {
             label: label.into(),
             scale: Scale::Linear,
             range: None,
+            categories: Vec::new(),
         }
     }
 
@@ -379,6 +383,32 @@ impl Axis {
             label: label.into(),
             scale: Scale::Log,
             range: None,
+            categories: Vec::new(),
+        }
+    }
+
+    /// A categorical axis: `names[i]` at position `i + 1`, the range `[0.5, n + 0.5]`; the
+    /// ticks are the names (positions between them are unlabelled).
+    pub fn categories(label: impl Into<String>, names: Vec<String>) -> Self {
+        let n = names.len() as f64;
+        Self {
+            label: label.into(),
+            scale: Scale::Linear,
+            range: Some((0.5, n + 0.5)),
+            categories: names,
+        }
+    }
+
+    /// The tick label at `v` (in plot units).
+    fn tick(&self, v: f64) -> String {
+        if self.categories.is_empty() {
+            return tick_label(v, self.scale);
+        }
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 1.0 && i <= self.categories.len() as f64 {
+            self.categories[i as usize - 1].clone()
+        } else {
+            String::new()
         }
     }
 
@@ -656,8 +686,8 @@ impl Panel {
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.range(&self.x, |p| p.0);
         let (y0, y1) = self.range(&self.y, |p| p.1);
-        let xr = Ticked::new(x0, x1, self.x.scale);
-        let yr = Ticked::new(y0, y1, self.y.scale);
+        let xr = Ticked::for_axis(x0, x1, &self.x);
+        let yr = Ticked::for_axis(y0, y1, &self.y);
         let (aw, ah) = area.dim_in_pixel();
         let (aw, ah) = (aw as i32, ah as i32);
         let (ax, ay) = area.get_base_pixel();
@@ -721,14 +751,13 @@ impl Panel {
                 chart = build(0, (ph - pw / ratio).round() as i32)?;
             }
         }
-        let xs = self.x.scale;
-        let ys = self.y.scale;
+        let (xa, ya) = (&self.x, &self.y);
         chart
             .configure_mesh()
             .x_desc(self.x.label.as_str())
             .y_desc(self.y.label.as_str())
-            .x_label_formatter(&|v| tick_label(*v, xs))
-            .y_label_formatter(&|v| tick_label(*v, ys))
+            .x_label_formatter(&|v| xa.tick(*v))
+            .y_label_formatter(&|v| ya.tick(*v))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .light_line_style(WHITE.mix(0.0))
@@ -1158,12 +1187,15 @@ struct Ticked {
 }
 
 impl Ticked {
-    fn new(lo: f64, hi: f64, scale: Scale) -> Self {
-        Self {
-            lo,
-            hi,
-            ticks: ticks(lo, hi, scale),
-        }
+    /// The range `[lo, hi]` (plot units) of `axis`, with a tick at every category of a
+    /// categorical axis, else at nice numbers ([`ticks`]).
+    fn for_axis(lo: f64, hi: f64, axis: &Axis) -> Self {
+        let ticks = if axis.categories.is_empty() {
+            ticks(lo, hi, axis.scale)
+        } else {
+            (1..=axis.categories.len()).map(|i| i as f64).collect()
+        };
+        Self { lo, hi, ticks }
     }
 }
 
@@ -1273,6 +1305,21 @@ mod tests {
             .map(|&v| tick_label(v, Scale::Log))
             .collect();
         assert_eq!(labels, ["2", "5", "10", "20"]);
+    }
+
+    #[test]
+    fn a_categorical_axis_names_every_position_and_nothing_between() {
+        let names: Vec<String> = (0..8).map(|i| format!("image-{i}")).collect();
+        let axis = Axis::categories("image", names.clone());
+        assert_eq!(axis.range, Some((0.5, 8.5)));
+        let (lo, hi) = axis.range.unwrap_or_default();
+        let ticked = Ticked::for_axis(lo, hi, &axis);
+        let labels: Vec<String> = ticked.ticks.iter().map(|&v| axis.tick(v)).collect();
+        assert_eq!(labels, names, "one tick per category, in order");
+        assert_eq!(axis.tick(1.5), "");
+        assert_eq!(axis.tick(9.0), "");
+        // a numeric axis keeps its numbers
+        assert_eq!(Axis::linear("x").tick(0.25), "0.25");
     }
 
     #[test]
