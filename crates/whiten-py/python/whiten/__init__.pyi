@@ -176,7 +176,8 @@ class Circuit:
         tolerance: Optional[float] = None,
         gain_start: Optional[str] = None,
     ) -> "Circuit":
-        """Learns a circuit on a 1D signal ``(P,)``/``(P, 1)`` or on pairs ``(P, 2)``.
+        """Learns a circuit on a 1D signal ``(P,)``/``(P, 1)`` or on pairs ``(P, 2)``, each
+        coordinate of unit variance (as ``signal_1d`` and ``pairs_2d`` return them).
 
         ``learning``: ``"robust"`` (default) or ``"reference"`` (the authors' settings).
         ``theta``: ``"auto"`` (default), ``"learned"``, ``"initial"``, a float or a list.

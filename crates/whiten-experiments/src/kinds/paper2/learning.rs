@@ -125,8 +125,9 @@ pub enum GainStart {
     /// correlated 0.91, `sqrt(lambda_min) = 0.29`) the learned-theta circuit's MI is 0.29-0.32
     /// of ZCA's from the authors' start, and 0.24 in about half the sample streams from this
     /// one (the others stay at 0.26-0.33); on no image does it rise beyond the seed-to-seed
-    /// spread (eleven images, both orientations, two seeds). In 1D the fixed point does not depend on
-    /// the start (the same eleven images: kurtosis and KS distance unchanged to 0.006).
+    /// spread (eleven images, both orientations, two seeds). In 1D the fixed point does not
+    /// depend on the start (the same eleven images: kurtosis and KS distance unchanged to
+    /// 0.006).
     #[default]
     Small,
     /// The authors' draw `g_0 = 0.2 + 0.05 U` as it is.
