@@ -487,11 +487,6 @@ fn summary_entry(r: &Row) -> serde_json::Value {
 impl ImageSurvey {
     /// Per image (x = its table row), the 1D Gaussianity and the pair MI.
     fn figure(&self, rows: &[Row]) -> Figure {
-        let key: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{}: {}", i + 1, r.name))
-            .collect();
         // Up to NAMED_IMAGES the x axis names the images; beyond, the key of its numbers is
         // the table (the title cannot hold it).
         let title = if rows.len() <= NAMED_IMAGES {
@@ -499,7 +494,7 @@ impl ImageSurvey {
         } else {
             format!(
                 "Paper 2 on every image ({} images: numbered as the table's rows)",
-                key.len()
+                rows.len()
             )
         };
         let panels = vec![self.kurtosis_panel(rows), self.mi_panel(rows)];
@@ -571,7 +566,8 @@ impl ImageSurvey {
         // binned MI (for "circuit") and of the normal scores' MI (whose ZCA value is not drawn:
         // its bound is drawn in the normal scores' colour); NaN points break the line between
         // images.
-        let bound = |zca: fn(&Row) -> f64, half: f64| -> Vec<(f64, f64)> {
+        // `(a, b)`: the bound's extent around the image's position (circuit left, scores right)
+        let bound = |zca: fn(&Row) -> f64, (a, b): (f64, f64)| -> Vec<(f64, f64)> {
             rows.iter()
                 .enumerate()
                 .flat_map(|(i, r)| {
@@ -581,16 +577,15 @@ impl ImageSurvey {
                     } else {
                         zca(r) * self.mi_ratio
                     };
-                    let (a, b) = if half < 0.0 { (-0.3, 0.0) } else { (0.0, 0.3) };
                     [(x(i) + a, y), (x(i) + b, y), (x(i), f64::NAN)]
                 })
                 .collect()
         };
-        mi.with(Series::line("claim's bound, circuit", bound(|r| r.mi[1], -1.0)).colored(2))
+        mi.with(Series::line("claim's bound, circuit", bound(|r| r.mi[1], (-0.3, 0.0))).colored(2))
             .with(
                 Series::line(
                     "claim's bound, normal scores",
-                    bound(|r| r.mi_scores[1], 1.0),
+                    bound(|r| r.mi_scores[1], (0.0, 0.3)),
                 )
                 .colored(3),
             )

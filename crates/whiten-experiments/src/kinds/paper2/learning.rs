@@ -638,20 +638,8 @@ pub fn smallest_covariance_eigenvalue(signal: &[f64], n: usize) -> whiten_core::
             reason: "needs at least one sample",
         });
     }
-    let mut mean = vec![0.0; n];
-    for x in signal.chunks_exact(n) {
-        for (m, v) in mean.iter_mut().zip(x) {
-            *m += v / count as f64;
-        }
-    }
-    // C = (1/P) sum_p (x_p - mean)(x_p - mean)^T
-    let c = faer::Mat::<f64>::from_fn(n, n, |i, j| {
-        signal
-            .chunks_exact(n)
-            .map(|x| (x[i] - mean[i]) * (x[j] - mean[j]))
-            .sum::<f64>()
-            / count as f64
-    });
+    let x = faer::MatRef::from_column_major_slice(&signal[..n * count], n, count);
+    let c = whiten_core::cov::centred_covariance(x);
     let eigen = whiten_core::cov::sym_eigen(c.as_ref())?;
     Ok(eigen.values.first().copied().unwrap_or(0.0))
 }
