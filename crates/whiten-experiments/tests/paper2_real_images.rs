@@ -9,12 +9,10 @@
 //! * 1D: |excess kurtosis| of the responses < 0.15, and KS distance to N(0, 1) < 0.06 except on
 //!   cell.png (a few huge coefficients: the KS distance stays about 0.09, whatever the mode);
 //! * 2D: circuit MI < ZCA MI (every 10th pair), and at most a quarter of it where ZCA MI is at
-//!   least 0.1 nats, except on cell.png (ratio about 0.37, the allowed exception) and on
-//!   brick.png, where the learned circuit sits at the bar: 0.242 with seed 10 (the files'
-//!   seed, whose claims pass) but 0.257 with this seed (learning lands in one of two basins
-//!   there, 0.24 or 0.29-0.33, about equally often). Its ratio is held below 0.28 so that
-//!   it cannot get worse unnoticed (it was 0.31-0.32 before the robust schedule started the
-//!   gains small); issue 9 stays open for it.
+//!   least 0.1 nats, except on cell.png (ratio about 0.37, the allowed exception). brick.png
+//!   sits near the bar (the K = 3 circuit can reach about 0.235 there): `Auto` keeps the best
+//!   of several learned-theta starts (`AUTO_2D_LEARNED_STARTS`), which lands at 0.24, where a
+//!   single start stops at 0.24-0.33.
 //!
 //! Skipped (with a message) when the shared folder is absent, as in a user's fresh clone.
 
@@ -32,8 +30,6 @@ use whiten_experiments::kinds::paper2::image_survey::ImageSurvey;
 const SEED: u64 = 11;
 /// The allowed exception of both criteria (issue 9).
 const STRESS_CASE: &str = "cell";
-/// Images where the 2D quarter is not reached with this seed, with the bound held instead.
-const KNOWN_2D_GAPS: [(&str, f64); 1] = [("brick", 0.28)];
 
 /// `../shared/data/<sub>` beside the checkout (found at run time from the package folder).
 fn shared(sub: &str) -> Option<PathBuf> {
@@ -95,12 +91,8 @@ fn criteria(images: &serde_json::Map<String, Value>) -> Vec<String> {
         if mi >= zca {
             failures.push(format!("{name}: circuit MI {mi} not below ZCA {zca}"));
         }
-        let bound = KNOWN_2D_GAPS
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(0.25, |&(_, b)| b);
-        if zca >= 0.1 && ratio > bound && name != STRESS_CASE {
-            failures.push(format!("{name}: MI ratio {ratio} above {bound}"));
+        if zca >= 0.1 && ratio > 0.25 && name != STRESS_CASE {
+            failures.push(format!("{name}: MI ratio {ratio} above 0.25"));
         }
     }
     failures

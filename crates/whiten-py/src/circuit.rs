@@ -195,7 +195,7 @@ impl PyCircuit {
     ///   (the robust schedule's maximum), `eta_g`, `eta_theta`, `eta_w` and `tolerance`
     ///   (robust only) override the schedule's defaults.
     /// * `theta`: `"auto"` (default: fit several modes and keep the best, as the
-    ///   experiments do), `"learned"` (the paper), `"initial"`, a float (every theta fixed
+    ///   experiments do; in 2D the learned theta from the best of four random starts), `"learned"` (the paper), `"initial"`, a float (every theta fixed
     ///   there) or a list of floats (one activation component per value).
     /// * `gain_start` (robust only): `"small"` (default: the authors' initial gains times
     ///   `sqrt(lambda_min(C)) / 2`, `C` the samples' covariance, so the feedback starts below
@@ -379,7 +379,9 @@ impl PyCircuit {
 
     /// How the fit went (`None` for a circuit built with `Circuit(W, g, theta)`): a dict with
     /// `iterations`, `converged`, `theta_mode` (the mode kept, as in RON), `candidates`
-    /// (under "auto": each mode with its score or error) and `warnings`.
+    /// (under "auto": each mode with its score or error, the random start it learned from, 0
+    /// for the seed's own stream, and, for the 2D learned theta, the `screened` scores of its
+    /// starts) and `warnings`.
     #[getter]
     fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(info) = &self.info else {
@@ -393,6 +395,8 @@ impl PyCircuit {
         for c in &info.candidates {
             let cd = PyDict::new(py);
             cd.set_item("mode", &c.mode)?;
+            cd.set_item("start", c.start)?;
+            cd.set_item("screened", c.screened.clone())?;
             cd.set_item("score", c.score)?;
             cd.set_item("error", &c.error)?;
             cands.append(cd)?;

@@ -129,6 +129,28 @@ def test_gain_start_is_refused_where_it_means_nothing(band_signal):
         whiten.Circuit.fit(band_signal, learning="reference", gain_start="small", iterations=10)
 
 
+def test_2d_auto_keeps_the_least_dependent_of_its_candidates_and_starts():
+    band = whiten.pyramid_band(whiten.dead_leaves(96, seed=4))
+    pairs = whiten.pairs_2d(band, 2)
+    pairs = pairs / pairs.std()
+    # 300 iterations: below the screen's length, so a screened start's score is its final one
+    auto = whiten.Circuit.fit(pairs, interneurons=3, iterations=300, seed=5)
+    cands = auto.fit_info["candidates"]
+    assert [c["mode"] for c in cands] == ["Learned", "Fixed(2.35)", "Grid([1.0, 3.0])"]
+    learned = cands[0]
+    screened = learned["screened"]
+    assert len(screened) == 4 and len(set(screened)) == 4, "every start is a different draw"
+    assert learned["start"] == int(np.argmin(screened))
+    assert learned["score"] == min(screened)
+    assert [c["start"] for c in cands[1:]] == [0, 0] and cands[1]["screened"] == []
+    # the kept circuit's responses score what the lowest candidate scored (all pairs)
+    kept = whiten.normal_score_mi(auto.respond(pairs))
+    assert kept == pytest.approx(min(c["score"] for c in cands), rel=1e-12)
+    # start 0 is what theta="learned" alone gives with the same seed
+    alone = whiten.Circuit.fit(pairs, interneurons=3, iterations=300, seed=5, theta="learned")
+    assert whiten.normal_score_mi(alone.respond(pairs)) == pytest.approx(screened[0], rel=1e-12)
+
+
 def test_2d_fit_on_pairs(band_signal):
     band = whiten.pyramid_band(whiten.dead_leaves(96, seed=4))
     pairs = whiten.pairs_2d(band, 2)

@@ -25,9 +25,10 @@ pub mod pairs;
 pub mod source;
 
 pub use learning::{
-    AUTHORS_THETA_2D, BDerivativeRule, Candidate, GainStart, Learning, OneDCircuit, OneDRun,
-    ReferenceSettings, RobustSettings, SILENT_SHARE, SOLVER_DOC, SolverSettings, THETA_MODE_DOC,
-    ThetaMode, check_theta_init, check_theta_values, diagnose, learn_1d, train_on,
+    AUTHORS_THETA_2D, AUTO_2D_LEARNED_STARTS, AutoCandidate, BDerivativeRule, Candidate, GainStart,
+    Learning, OneDCircuit, OneDRun, ReferenceSettings, RobustSettings, SCREEN_ITERATIONS,
+    SILENT_SHARE, SOLVER_DOC, SolverSettings, THETA_MODE_DOC, ThetaMode, check_theta_init,
+    check_theta_values, diagnose, learn_1d, train_on,
 };
 pub use pairs::{
     PairCircuit, PairRun, PairSignals, ZCA_CENTRED, check_offset, check_pair_k, file_pair_signals,

@@ -4,7 +4,7 @@
 //! binned mutual information of the pairs (every 10th pair, the authors' convention, and all
 //! pairs); [`pair_sweep`] and [`learn_pair_groups`] run many (offset, K, seed) at once.
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use whiten_core::circuit::Circuit;
 
@@ -108,7 +108,7 @@ impl PairCircuit<'_> {
 /// Learns a `2 x k` circuit on `pairs` as `settings` say and measures the MI of its
 /// responses. Under [`ThetaMode::Auto`] every candidate is fitted and the one whose responses'
 /// normal scores have the lowest MI (all pairs) is kept.
-pub fn learn_pairs<R: Rng + Clone>(
+pub fn learn_pairs<R: Rng + SeedableRng + Clone>(
     pairs: &[[f64; 2]],
     k: usize,
     settings: &PairCircuit<'_>,
@@ -119,8 +119,13 @@ pub fn learn_pairs<R: Rng + Clone>(
     if *settings.theta != ThetaMode::Auto {
         return learn_pairs_mode(pairs, k, settings, settings.theta, rng, ctx, what);
     }
-    select(&ThetaMode::auto_2d(), rng, ctx, |mode, stream| {
-        let run = learn_pairs_mode(pairs, k, settings, mode, stream, ctx, what)?;
+    select(&ThetaMode::auto_2d(), rng, ctx, &mut |mode, cap, stream| {
+        let capped = cap.map(|n| settings.learning.capped(n));
+        let settings = PairCircuit {
+            learning: capped.as_ref().unwrap_or(settings.learning),
+            ..*settings
+        };
+        let run = learn_pairs_mode(pairs, k, &settings, mode, stream, ctx, what)?;
         let score = mi_of_normal_scores(&run.responses, 1, ctx, what)?;
         Ok((run, score))
     })
@@ -325,7 +330,7 @@ mod tests {
     use rand_distr::StandardNormal;
 
     #[test]
-    fn auto_2d_fits_three_candidates_and_keeps_the_least_dependent() {
+    fn auto_2d_fits_every_candidate_and_start_and_keeps_the_least_dependent() {
         let ctx = RunContext::new("t", 1).without_progress();
         let learning = Learning::Robust(RobustSettings {
             max_iterations: 3_000,
@@ -347,7 +352,21 @@ mod tests {
             solver: SolverSettings::default(),
         };
         let run = learn_pairs(&pairs, 3, &settings, &mut rng, &ctx, "gsm").unwrap();
-        assert_eq!(run.candidates.len(), 3);
+        let starts: Vec<(&str, usize)> = run
+            .candidates
+            .iter()
+            .map(|c| (c.mode.as_str(), c.start))
+            .collect();
+        assert_eq!(starts[1..], [("Fixed(2.35)", 0), ("Grid([1.0, 3.0])", 0)]);
+        // the learned theta screened four starts and learned on from the lowest-scoring one
+        let learned = &run.candidates[0];
+        assert_eq!(learned.mode, "Learned");
+        let screened: Vec<f64> = learned.screened.iter().map(|s| s.unwrap()).collect();
+        assert_eq!(screened.len(), crate::kinds::paper2::AUTO_2D_LEARNED_STARTS);
+        let lowest = (0..screened.len())
+            .min_by(|&a, &b| screened[a].total_cmp(&screened[b]))
+            .unwrap();
+        assert_eq!(learned.start, lowest);
         let best = run
             .candidates
             .iter()
