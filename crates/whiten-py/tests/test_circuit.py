@@ -151,6 +151,32 @@ def test_2d_auto_keeps_the_least_dependent_of_its_candidates_and_starts():
     assert whiten.normal_score_mi(alone.respond(pairs)) == pytest.approx(screened[0], rel=1e-12)
 
 
+def test_robust_fit_does_not_depend_on_the_samples_scale(band_signal):
+    # 1D: normalised steps and a gain start that scales with the signal
+    s = band_signal
+    unit = whiten.Circuit.fit(s, seed=1, theta="learned", iterations=2000)
+    raw = whiten.Circuit.fit(10.0 * s, seed=1, theta="learned", iterations=2000)
+    np.testing.assert_allclose(raw.g, 10.0 * unit.g, rtol=1e-9)
+    np.testing.assert_allclose(raw.theta, unit.theta, atol=1e-9)
+    # 2D: the fit learns the pairs at unit root mean square and scales the gains back
+    band = whiten.pyramid_band(whiten.dead_leaves(96, seed=4))
+    pairs = whiten.pairs_2d(band, 2)
+    pairs = pairs / pairs.std()
+    kw = dict(interneurons=3, theta="learned", iterations=300, seed=2, eta_w=0.3)
+    unit = whiten.Circuit.fit(pairs, **kw)
+    raw = whiten.Circuit.fit(46.0 * pairs, **kw)
+    # the circuit for c s has gains c g, the same directions, thetas and responses
+    np.testing.assert_allclose(raw.g, 46.0 * unit.g, rtol=1e-6)
+    np.testing.assert_allclose(raw.W, unit.W, atol=1e-8)
+    np.testing.assert_allclose(raw.theta, unit.theta, atol=1e-8)
+    np.testing.assert_allclose(raw.respond(46.0 * pairs), unit.respond(pairs), atol=1e-6)
+    # the authors' schedule learns the samples as given: its W moves with their scale
+    ref = dict(interneurons=3, theta="learned", learning="reference", seed=2)
+    a = whiten.Circuit.fit(pairs, **ref)
+    b = whiten.Circuit.fit(3.0 * pairs, **ref)
+    assert np.abs(a.W - b.W).max() > 1e-3
+
+
 def test_2d_fit_on_pairs(band_signal):
     band = whiten.pyramid_band(whiten.dead_leaves(96, seed=4))
     pairs = whiten.pairs_2d(band, 2)

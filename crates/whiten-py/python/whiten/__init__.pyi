@@ -176,11 +176,13 @@ class Circuit:
         tolerance: Optional[float] = None,
         gain_start: Optional[str] = None,
     ) -> "Circuit":
-        """Learns a circuit on a 1D signal ``(P,)``/``(P, 1)`` or on pairs ``(P, 2)``, each
-        coordinate of unit variance (as ``signal_1d`` and ``pairs_2d`` return them).
+        """Learns a circuit on a 1D signal ``(P,)``/``(P, 1)`` or on pairs ``(P, 2)`` (one sample
+        per row). The responses' target is N(0, I) whatever the samples' scale; the robust 2D
+        fit learns the pairs scaled to unit root mean square and scales the gains back.
 
         ``learning``: ``"robust"`` (default) or ``"reference"`` (the authors' settings).
-        ``theta``: ``"auto"`` (default), ``"learned"``, ``"initial"``, a float or a list.
+        ``theta``: ``"auto"`` (default; in 2D the learned theta from the best of four random
+        starts), ``"learned"``, ``"initial"``, a float or a list.
         ``gain_start`` (robust only): ``"small"`` (default) or ``"authors"``.
         """
     def respond(self, samples: ArrayLike) -> FloatArray:

@@ -467,8 +467,9 @@ impl AutoCandidate {
 
 /// Iterations each start of a screened candidate learns for before the best is chosen
 /// ([`AutoCandidate::starts`]). The robust rates decay with a time constant of 1,000
-/// iterations; on brick.png (d = 2, K = 3) the ranking of fourteen starts after 5,000
-/// iterations picks, within each group of four, one that ends at 0.24-0.25 of ZCA's MI.
+/// iterations. On brick.png (d = 2, K = 3; fourteen starts), in each of the eleven windows of
+/// four consecutive starts, the one with the lowest score after 5,000 iterations ends at
+/// 0.24-0.25 of ZCA's normal-score MI.
 pub const SCREEN_ITERATIONS: usize = 5_000;
 
 /// The random stream of start `r`: the run's own stream for `r = 0`, else the `r`-th stream
@@ -801,7 +802,7 @@ pub fn smallest_covariance_eigenvalue(signal: &[f64], n: usize) -> whiten_core::
 
 /// How many random starts `Auto` screens for the 2D circuit with learned theta. Its learning
 /// is not convex: on brick.png (d = 2, K = 3) fourteen single starts stopped at 0.24-0.33 of
-/// ZCA's MI (six at 0.24-0.25, the others spread to 0.33), while minimising the MI over the
+/// ZCA's normal-score MI (eight at 0.24-0.25, six at 0.27-0.33), while minimising it over the
 /// circuit's nine parameters directly found nothing below 0.235. With one theta fixed or a
 /// grid the result varies little between starts (brick: 0.34-0.39 and 0.31-0.33), so those
 /// candidates learn from one.
