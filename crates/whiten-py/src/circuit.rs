@@ -208,8 +208,9 @@ impl PyCircuit {
     ///   (the robust schedule's maximum), `eta_g`, `eta_theta`, `eta_w` and `tolerance`
     ///   (robust only) override the schedule's defaults.
     /// * `theta`: `"auto"` (default: fit several modes and keep the best, as the
-    ///   experiments do; in 2D the learned theta from the best of four random starts), `"learned"` (the paper), `"initial"`, a float (every theta fixed
-    ///   there) or a list of floats (one activation component per value).
+    ///   experiments do; in 2D the learned theta from the best of four random starts),
+    ///   `"learned"` (the paper), `"initial"`, a float (every theta fixed there) or a list of
+    ///   floats (one activation component per value).
     /// * `gain_start` (robust only): `"small"` (default: the authors' initial gains times
     ///   `sqrt(lambda_min(C)) / 2`, `C` the samples' covariance, so the feedback starts below
     ///   what whitening needs; in 2D learning then reaches less dependent responses) or

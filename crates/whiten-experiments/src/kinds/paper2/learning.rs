@@ -282,7 +282,7 @@ impl Learning {
     }
 
     /// The same schedule stopped after at most `iterations` (the reference's fixed count or
-    /// the robust schedule's maximum): how [`select`] screens random starts.
+    /// the robust schedule's maximum): what [`select`] screens random starts with.
     pub fn capped(&self, iterations: usize) -> Learning {
         match self {
             Learning::Reference(r) => Learning::Reference(ReferenceSettings {
@@ -485,16 +485,17 @@ pub fn start_stream<R: Rng + SeedableRng + Clone>(stream: &R, r: usize) -> R {
     child
 }
 
-/// How [`select`] asks for a fit: the mode, the iterations to stop after (`Some` while
-/// screening starts) and the random stream.
-pub(super) type Fit<'a, R, T> =
-    dyn FnMut(&ThetaMode, Option<usize>, &mut R) -> Result<(T, f64)> + 'a;
+/// How [`select`] asks for a fit: the mode, the schedule (the caller's, or it capped at
+/// [`SCREEN_ITERATIONS`] while screening starts) and the random stream.
+pub(super) type Fit<'a, R, T> = dyn FnMut(&ThetaMode, &Learning, &mut R) -> Result<(T, f64)> + 'a;
 
-/// Screens starts `0..starts` of `mode` ([`SCREEN_ITERATIONS`] each) and returns the start
-/// with the lowest score (ties keep the earlier) with every start's score (`None`: it failed).
+/// Screens starts `0..starts` of `mode` with the capped schedule `screening` and returns the
+/// start with the lowest score (ties keep the earlier) with every start's score (`None`: it
+/// failed).
 fn screen<R, T>(
     mode: &ThetaMode,
     starts: usize,
+    screening: &Learning,
     start: &R,
     ctx: &RunContext,
     fit: &mut Fit<'_, R, T>,
@@ -507,7 +508,7 @@ where
     let mut first_error = None;
     for r in 0..starts {
         let mut stream = start_stream(start, r);
-        match fit(mode, Some(SCREEN_ITERATIONS), &mut stream) {
+        match fit(mode, screening, &mut stream) {
             Ok((_, score)) => {
                 tracing::debug!(mode = %mode.ron(), start = r, score, "screened");
                 scores.push(Some(score));
@@ -539,6 +540,7 @@ where
 /// fail, the first error is returned.
 pub(super) fn select<R, T: Kept>(
     candidates_of: &[AutoCandidate],
+    learning: &Learning,
     rng: &mut R,
     ctx: &RunContext,
     fit: &mut Fit<'_, R, T>,
@@ -547,13 +549,15 @@ where
     R: Rng + SeedableRng + Clone,
 {
     let start = rng.clone();
-    let mut best: Option<(T, f64, ThetaMode, String)> = None;
+    let screening = learning.capped(SCREEN_ITERATIONS);
+    // the kept run, its score, mode and index in `candidates`
+    let mut best: Option<(T, f64, ThetaMode, usize)> = None;
     let mut candidates = Vec::new();
     let mut first_error = None;
     for candidate in candidates_of {
         let mode = candidate.mode.clone();
         let screened = if candidate.starts > 1 {
-            screen(&mode, candidate.starts, &start, ctx, fit)
+            screen(&mode, candidate.starts, &screening, &start, ctx, fit)
         } else {
             Ok((0, Vec::new()))
         };
@@ -575,7 +579,7 @@ where
             }
         };
         let mut stream = start_stream(&start, index);
-        match fit(&mode, None, &mut stream) {
+        match fit(&mode, learning, &mut stream) {
             Ok((run, score)) => {
                 candidates.push(Candidate {
                     mode: mode.ron(),
@@ -586,8 +590,7 @@ where
                 });
                 // strict: ties keep the earlier candidate; a NaN score never wins
                 if best.as_ref().is_none_or(|b| score < b.1) {
-                    let label = candidates.last().map(Candidate::label).unwrap_or_default();
-                    best = Some((run, score, mode, label));
+                    best = Some((run, score, mode, candidates.len() - 1));
                 }
                 *rng = stream;
             }
@@ -607,7 +610,7 @@ where
         }
     }
     match (best, first_error) {
-        (Some((mut run, _, mode, label)), _) => {
+        (Some((mut run, _, mode, kept)), _) => {
             let warnings = candidates
                 .iter()
                 .filter_map(|c| {
@@ -616,7 +619,7 @@ where
                         .map(|e| format!("candidate {} failed and was skipped: {e}", c.label()))
                 })
                 .collect();
-            tracing::info!(kept = %label, "Auto: kept the candidate with the lowest score");
+            tracing::info!(kept = %candidates[kept].label(), "Auto: kept the candidate with the lowest score");
             run.keep(mode, candidates, warnings);
             Ok(run)
         }
@@ -691,17 +694,23 @@ pub fn learn_1d<R: Rng + SeedableRng + Clone>(
     if *settings.theta != ThetaMode::Auto {
         return learn_1d_mode(signal, settings, settings.theta, rng, ctx, what);
     }
-    select(&ThetaMode::auto_1d(), rng, ctx, &mut |mode, cap, stream| {
-        let capped = cap.map(|n| settings.learning.capped(n));
-        let settings = OneDCircuit {
-            learning: capped.as_ref().unwrap_or(settings.learning),
-            ..*settings
-        };
-        let run = learn_1d_mode(signal, &settings, mode, stream, ctx, what)?;
-        let score = ks_distance_normal(&run.responses)
-            .map_err(|e| ctx.numerical(format!("KS distance on {what}"), e))?;
-        Ok((run, score))
-    })
+    let auto = ThetaMode::auto_1d();
+    select(
+        &auto,
+        settings.learning,
+        rng,
+        ctx,
+        &mut |mode, learning, stream| {
+            let settings = OneDCircuit {
+                learning,
+                ..*settings
+            };
+            let run = learn_1d_mode(signal, &settings, mode, stream, ctx, what)?;
+            let score = ks_distance_normal(&run.responses)
+                .map_err(|e| ctx.numerical(format!("KS distance on {what}"), e))?;
+            Ok((run, score))
+        },
+    )
 }
 
 /// [`learn_1d`] with one mode (not `Auto`).

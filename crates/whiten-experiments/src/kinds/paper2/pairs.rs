@@ -119,16 +119,22 @@ pub fn learn_pairs<R: Rng + SeedableRng + Clone>(
     if *settings.theta != ThetaMode::Auto {
         return learn_pairs_mode(pairs, k, settings, settings.theta, rng, ctx, what);
     }
-    select(&ThetaMode::auto_2d(), rng, ctx, &mut |mode, cap, stream| {
-        let capped = cap.map(|n| settings.learning.capped(n));
-        let settings = PairCircuit {
-            learning: capped.as_ref().unwrap_or(settings.learning),
-            ..*settings
-        };
-        let run = learn_pairs_mode(pairs, k, &settings, mode, stream, ctx, what)?;
-        let score = mi_of_normal_scores(&run.responses, 1, ctx, what)?;
-        Ok((run, score))
-    })
+    let auto = ThetaMode::auto_2d();
+    select(
+        &auto,
+        settings.learning,
+        rng,
+        ctx,
+        &mut |mode, learning, stream| {
+            let settings = PairCircuit {
+                learning,
+                ..*settings
+            };
+            let run = learn_pairs_mode(pairs, k, &settings, mode, stream, ctx, what)?;
+            let score = mi_of_normal_scores(&run.responses, 1, ctx, what)?;
+            Ok((run, score))
+        },
+    )
 }
 
 /// Binned MI (bin width 0.5, nats; every `stride`-th pair) of the normal scores of `pairs`
